@@ -1,0 +1,1 @@
+"""The application shell: settings, bootstrap, logging, the `accord` CLI and portfolio services."""
