@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint typecheck setup migrate seed clean
+.PHONY: chromium run test bench lint typecheck setup migrate seed clean nlu-models
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Accord needs Python 3.11 (python3.11 on PATH or under pyenv)"; exit 1; }
@@ -17,13 +17,27 @@ $(STAMP): requirements.lock pyproject.toml
 
 setup: $(STAMP)
 
+# The dialogue layer: Rasa 3.6 in its own Python 3.10 virtualenv, and one model per language, trained only when
+# the training data changed (nlu/models/<lang>-<content hash>.tar.gz).
+RASA_STAMP := .venv-rasa/.installed
+$(RASA_STAMP): nlu/requirements-rasa.lock nlu/setup_venv.sh
+	nlu/setup_venv.sh
+
+nlu-models: $(STAMP) $(RASA_STAMP)
+	$(BIN)/accord nlu train
+
 migrate: $(STAMP)
 	$(BIN)/accord db upgrade
 
-run: $(STAMP)
+run: $(STAMP) nlu-models
 	$(BIN)/accord run
 
-test: $(STAMP)
+# Browser tests drive Debian's chromium; CJK fonts so Chinese console pages render in screenshots.
+chromium:
+	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || \
+		(apt-get update && apt-get install -y chromium fonts-noto-cjk)
+
+test: $(STAMP) chromium nlu-models
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
@@ -38,4 +52,4 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) var/*.db var/*.db-wal var/*.db-shm
+	rm -rf $(VENV) .venv-rasa var/*.db var/*.db-wal var/*.db-shm var/rasa

@@ -29,9 +29,11 @@ class Container:
 
     def close(self) -> None:
         for item in self.extras.values():
-            closer = getattr(item, "close", None)
-            if callable(closer):
-                closer()
+            # A dict of adapters (e.g. channels) closes each one: provider clients hold threads and sockets.
+            for part in item.values() if isinstance(item, dict) else (item,):
+                closer = getattr(part, "close", None)
+                if callable(closer):
+                    closer()
         self.engine.dispose()
 
 
@@ -56,4 +58,40 @@ def bootstrap(
         stages=load_stages(settings.accord_config_dir),
     )
     container.extras.update(adapters)
+    _wire_shell(container)
     return container
+
+
+def _wire_shell(container: Container) -> None:
+    """Logging, metrics and channels: each only when the caller did not pass its own."""
+    from accord.logging_setup import configure_logging
+    from accord.metrics import Metrics
+    from bot.channels.registry import build_channels
+
+    configure_logging(container.settings)
+    container.extras.setdefault("metrics", Metrics(container.session_factory))
+    if "channels" not in container.extras:
+        container.extras["channels"] = build_channels(container.settings)
+    _wire_gate(container)
+    _wire_dialogue(container)
+
+
+def _wire_gate(container: Container) -> None:
+    """The compliance gate, the one door out: it alone holds the channel adapters' `send`."""
+    from compliance.wiring import build_gate
+
+    if "gate" not in container.extras:
+        container.extras["gate"] = build_gate(
+            container.session_factory, container.clock, container.settings.accord_config_dir,
+            container.extras["channels"], metrics=container.extras.get("metrics"),
+        )
+
+
+def _wire_dialogue(container: Container) -> None:
+    """The Rasa dialogue engine when RASA_URL is set; otherwise the inbound pipeline's default (officers answer)."""
+    from bot.rasa_engine import engine_from_settings
+
+    if "dialogue" not in container.extras:
+        engine = engine_from_settings(container.settings)
+        if engine is not None:
+            container.extras["dialogue"] = engine

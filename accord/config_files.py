@@ -34,6 +34,11 @@ def load_model(path: Path, model: type[M]) -> M:
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, found {type(data).__name__}")
+    return validate_model(path, data, model)
+
+
+def validate_model(path: Path, data: object, model: type[M]) -> M:
+    """Validate already-read data (e.g. a policy pack merged with the pack it extends), naming `path` in errors."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:

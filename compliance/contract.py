@@ -32,6 +32,7 @@ class Check:
     rule: str  # e.g. "US.contact_hours"
     passed: bool
     detail: str
+    reason: str | None = None  # the reason code a failed check contributes, e.g. "outside_contact_hours"
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,18 @@ class Decision:
     timezone: str | None
     local_time: str | None
     defer_until: datetime | None = None
+    rule: str | None = None  # the first failed check's rule: what a reviewer reads first; None when allowed
+    text: str | None = None  # the exact text that was (or, for a dry run, would be) sent, when it rendered
+    template_version: int | None = None
+    language: str | None = None
 
     @property
     def allowed(self) -> bool:
         return self.outcome is DecisionOutcome.ALLOW
+
+    @property
+    def failed_checks(self) -> tuple[Check, ...]:
+        return tuple(check for check in self.checks if not check.passed)
 
 
 @dataclass(frozen=True)
@@ -60,3 +69,8 @@ class DeliveryOutcome:
     provider_message_id: str | None = None
     error: str | None = None
     retryable: bool = False
+    retry_after_s: float | None = None  # the provider's Retry-After on a transient failure, when it gave one
+
+    @property
+    def sent(self) -> bool:
+        return self.status == "sent"

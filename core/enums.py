@@ -68,6 +68,7 @@ class OutboxStatus(StrEnum):
     BLOCKED = "blocked"
     FAILED = "failed"
     REVIEW = "review"
+    CANCELLED = "cancelled"  # no longer wanted before it went out (account paid, stage moved on, reminders paused)
 
 
 class ConsentBasis(StrEnum):
@@ -117,6 +118,10 @@ class EscalationReason(StrEnum):
     BALANCE_THRESHOLD = "balance_threshold"
     FINAL_STAGE = "final_stage"
     DIALOGUE_UNAVAILABLE = "dialogue_unavailable"
+    BROKEN_PROMISE = "broken_promise"
+    BROKEN_PLAN = "broken_plan"
+    PAYMENT_CLAIMED = "payment_claimed"  # the cardholder says they already paid: someone checks, reminders pause
+    WRONG_NUMBER = "wrong_number"  # the contact point is under review
 
 
 class EscalationStatus(StrEnum):
@@ -167,3 +172,4 @@ class MessagePurpose(StrEnum):
     PAYMENT_THANKS = "payment_thanks"
     PLAN_CONFIRMATION = "plan_confirmation"
     CEASE_ACKNOWLEDGEMENT = "cease_acknowledgement"
+    RESUBSCRIBE_CONFIRMATION = "resubscribe_confirmation"  # answer to START after an opt-out

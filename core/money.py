@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
 
 from babel.numbers import format_currency, get_currency_precision, is_currency
 
@@ -12,6 +13,7 @@ class MoneyError(ValueError):
     pass
 
 
+@cache  # babel scans its whole currency list on every call; an import asks once per row
 def currency_exponent(currency: str) -> int:
     if not is_currency(currency):
         raise MoneyError(f"unknown ISO 4217 currency code {currency!r}")

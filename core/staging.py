@@ -52,3 +52,17 @@ def stage_name(dpd: int, balance_minor: int, rules: tuple[StageRule, ...]) -> St
         return Stage.SETTLED
     rule = stage_for(dpd, balance_minor, rules)
     return rule.stage if rule else Stage.CURRENT
+
+
+def account_standing(
+    due_date: date, today: date, balance_minor: int, minimum_due_minor: int, rules: tuple[StageRule, ...]
+) -> tuple[int, Stage]:
+    """Days past due and stage of an account on `today` (the cardholder's local date).
+
+    An account with a balance but nothing due now (minimum covered) is current: neither past due nor in the
+    pre-due window, whatever the calendar says about the old due date.
+    """
+    dpd = days_past_due(due_date, today, minimum_due_minor)
+    if balance_minor > 0 and minimum_due_minor <= 0:
+        return dpd, Stage.CURRENT
+    return dpd, stage_name(dpd, balance_minor, rules)

@@ -73,6 +73,11 @@ class Payment(Base):
     paid_on: Mapped[date] = mapped_column(Date)
     received_at: Mapped[datetime] = mapped_column()
     reference: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # When the daily staging applied it to the account's balance and minimum due. NULL: not applied yet.
+    # A feed that loads payments already reflected in the account's figures sets this on insert.
+    applied_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (Index("ix_payments_applied_at", "applied_at"),)
 
 
 class ContactPoint(Timestamps, Base):
@@ -121,3 +126,6 @@ class ContactLedger(Base):
     )
     last_contact_at: Mapped[datetime | None] = mapped_column()
     contacts_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    # When a message carrying the pack's first-communication disclosure went out (US 1006.18(e)); later ones
+    # carry the shorter subsequent-communication disclosure.
+    first_disclosure_at: Mapped[datetime | None] = mapped_column()

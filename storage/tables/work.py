@@ -38,7 +38,13 @@ class OutboxItem(Base):
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
 
-    __table_args__ = (Index("ix_outbox_status_not_before", "status", "not_before", "priority"),)
+    __table_args__ = (
+        # Claiming reads `status='queued' AND not_before <= now ORDER BY priority, not_before`: this order lets
+        # PostgreSQL walk the index and stop after the batch, even with a million rows queued.
+        Index("ix_outbox_status_priority_not_before", "status", "priority", "not_before"),
+        # The sweep skips accounts that still have a reminder pending; staging cancels them on stage change.
+        Index("ix_outbox_account_status", "account_id", "status"),
+    )
 
 
 class Promise(Base):
@@ -127,4 +133,15 @@ class AuditEvent(Base):
     subject_id: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType())
     prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The single row (id 1) every audit append locks and advances, so concurrent appends get strictly
+    increasing `seq` values and chain onto the true previous hash. Also the anchor that reveals a deleted tail."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))

@@ -38,6 +38,50 @@ def upgrade() -> None:
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_events_kind'), ['kind'], unique=False)
 
+    op.create_table('audit_head',
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('seq', sa.BigInteger(), nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_head'))
+    )
+    op.create_table('console_users',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('username', sa.String(length=64), nullable=False),
+    sa.Column('password_hash', sa.String(length=255), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('language', sa.String(length=2), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('session_epoch', sa.Integer(), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_login_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("language IN ('zh','en')", name=op.f('ck_console_users_language')),
+    sa.CheckConstraint("role IN ('officer','supervisor','compliance','admin')", name=op.f('ck_console_users_role')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_console_users')),
+    sa.UniqueConstraint('username', name=op.f('uq_console_users_username'))
+    )
+    op.create_table('login_throttle',
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('window_started_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('locked_until', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_login_throttle'))
+    )
+    op.create_table('template_drafts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('template_id', sa.String(length=64), nullable=False),
+    sa.Column('language', sa.String(length=2), nullable=False),
+    sa.Column('base_version', sa.Integer(), nullable=True),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('author', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_by', sa.String(length=64), nullable=True),
+    sa.Column('decided_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_template_drafts'))
+    )
+    with op.batch_alter_table('template_drafts', schema=None) as batch_op:
+        batch_op.create_index('ix_template_drafts_template_status', ['template_id', 'status'], unique=False)
+
     op.create_table('cardholders',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('external_id', sa.String(length=64), nullable=False),
@@ -64,6 +108,7 @@ def upgrade() -> None:
     op.create_table('compliance_decisions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('outcome', sa.String(length=8), nullable=False),
+    sa.Column('rule', sa.String(length=64), nullable=True),
     sa.Column('reasons', storage.types.JSONDoc(), nullable=False),
     sa.Column('checks', storage.types.JSONDoc(), nullable=False),
     sa.Column('policy_pack', sa.String(length=8), nullable=False),
@@ -77,6 +122,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('compliance_decisions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_compliance_decisions_decided_at'), ['decided_at'], unique=False)
+        batch_op.create_index('ix_compliance_decisions_reasons', ['reasons'], unique=False, postgresql_using='gin')
+        batch_op.create_index('ix_compliance_decisions_outcome_decided', ['outcome', 'decided_at'], unique=False)
 
     op.create_table('accounts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -110,6 +157,7 @@ def upgrade() -> None:
     sa.Column('cardholder_id', sa.Integer(), nullable=False),
     sa.Column('last_contact_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('contacts_total', sa.BigInteger(), nullable=False),
+    sa.Column('first_disclosure_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['cardholder_id'], ['cardholders.id'], name=op.f('fk_contact_ledger_cardholder_id_cardholders'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('cardholder_id', name=op.f('pk_contact_ledger'))
     )
@@ -165,12 +213,14 @@ def upgrade() -> None:
     sa.Column('paid_on', sa.Date(), nullable=False),
     sa.Column('received_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('reference', sa.String(length=64), nullable=True),
+    sa.Column('applied_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_payments_account_id_accounts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payments')),
     sa.UniqueConstraint('reference', name=op.f('uq_payments_reference'))
     )
     with op.batch_alter_table('payments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_payments_account_id'), ['account_id'], unique=False)
+        batch_op.create_index('ix_payments_applied_at', ['applied_at'], unique=False)
 
     op.create_table('stage_changes',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -239,6 +289,7 @@ def upgrade() -> None:
     sa.Column('account_id', sa.Integer(), nullable=True),
     sa.Column('conversation_id', sa.Integer(), nullable=True),
     sa.Column('contact_point_id', sa.Integer(), nullable=True),
+    sa.Column('from_address', sa.String(length=64), nullable=True),
     sa.Column('channel', sa.String(length=16), nullable=False),
     sa.Column('direction', sa.String(length=8), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
@@ -254,6 +305,7 @@ def upgrade() -> None:
     sa.Column('sent_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('delivered_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('decision_id', sa.Integer(), nullable=True),
+    sa.Column('counts_toward_cap', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_messages_account_id_accounts'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['cardholder_id'], ['cardholders.id'], name=op.f('fk_messages_cardholder_id_cardholders'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['contact_point_id'], ['contact_points.id'], name=op.f('fk_messages_contact_point_id_contact_points'), ondelete='SET NULL'),
@@ -267,6 +319,10 @@ def upgrade() -> None:
         batch_op.create_index('ix_messages_conversation_created', ['conversation_id', 'created_at'], unique=False)
         batch_op.create_index('ix_messages_created', ['created_at'], unique=False)
         batch_op.create_index('ix_messages_status_created', ['status', 'created_at'], unique=False)
+        batch_op.create_index('ix_messages_account_created', ['account_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_messages_template_created', ['template_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_messages_author_created', ['author', 'created_at'], unique=False)
+        batch_op.create_index('ix_messages_decision', ['decision_id'], unique=False)
 
     op.create_table('promises',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -332,15 +388,62 @@ def upgrade() -> None:
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_outbox_idempotency_key'))
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_status_not_before', ['status', 'not_before', 'priority'], unique=False)
+        batch_op.create_index('ix_outbox_status_priority_not_before', ['status', 'priority', 'not_before'], unique=False)
+        batch_op.create_index('ix_outbox_account_status', ['account_id', 'status'], unique=False)
+
+    # APScheduler's SQLAlchemyJobStore table (same columns as the job store defines), and the shared token
+    # buckets that keep N dispatcher processes together under a provider's rate limit.
+    op.create_table('scheduler_jobs',
+    sa.Column('id', sa.Unicode(length=191), nullable=False),
+    sa.Column('next_run_time', sa.Float(precision=25), nullable=True),
+    sa.Column('job_state', sa.LargeBinary(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_scheduler_jobs'))
+    )
+    with op.batch_alter_table('scheduler_jobs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_scheduler_jobs_next_run_time'), ['next_run_time'], unique=False)
+
+    op.create_table('rate_buckets',
+    sa.Column('key', sa.String(length=128), nullable=False),
+    sa.Column('tokens', sa.Float(), nullable=False),
+    sa.Column('updated_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_rate_buckets'))
+    )
+
+    op.create_table('binding_tokens',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('cardholder_id', sa.Integer(), nullable=False),
+    sa.Column('sent_to_contact_point_id', sa.Integer(), nullable=True),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('used_by_address', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['cardholder_id'], ['cardholders.id'], name=op.f('fk_binding_tokens_cardholder_id_cardholders'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['sent_to_contact_point_id'], ['contact_points.id'], name=op.f('fk_binding_tokens_sent_to_contact_point_id_contact_points'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_binding_tokens')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_binding_tokens_token_hash'))
+    )
+    with op.batch_alter_table('binding_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_binding_tokens_cardholder_id'), ['cardholder_id'], unique=False)
 
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('binding_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_binding_tokens_cardholder_id'))
+
+    op.drop_table('binding_tokens')
+    op.drop_table('rate_buckets')
+    with op.batch_alter_table('scheduler_jobs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_scheduler_jobs_next_run_time'))
+
+    op.drop_table('scheduler_jobs')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.drop_index('ix_outbox_status_not_before')
+        batch_op.drop_index('ix_outbox_account_status')
+        batch_op.drop_index('ix_outbox_status_priority_not_before')
 
     op.drop_table('outbox')
     with op.batch_alter_table('installments', schema=None) as batch_op:
@@ -374,6 +477,7 @@ def downgrade() -> None:
 
     op.drop_table('stage_changes')
     with op.batch_alter_table('payments', schema=None) as batch_op:
+        batch_op.drop_index('ix_payments_applied_at')
         batch_op.drop_index(batch_op.f('ix_payments_account_id'))
 
     op.drop_table('payments')
@@ -401,6 +505,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_cardholders_jurisdiction'))
 
     op.drop_table('cardholders')
+    op.drop_table('audit_head')
+    op.drop_table('login_throttle')
+    op.drop_table('template_drafts')
+    op.drop_table('console_users')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_events_kind'))
 

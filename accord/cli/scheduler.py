@@ -1,0 +1,108 @@
+"""The reminder engine's commands: `accord scheduler`, `accord dispatch`, and one-off `stage`, `sweep`,
+`followups` and `reconcile` runs (each takes `--now`, so a day can be replayed)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+import typer
+
+from accord.cli.common import NOW_HELP, app_container
+
+
+def scheduler() -> None:
+    """Run THE scheduler process (one per deployment): staging, sweep, follow-ups, dispatch and reconciliation
+    jobs, persisted in the database. Stops cleanly on Ctrl-C or SIGTERM."""
+    from scheduler.jobs import build_scheduler, register_jobs, request_stop
+
+    with app_container() as container:
+        sched = build_scheduler(container)
+        sched.start(paused=True)
+        register_jobs(sched, container)
+
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            typer.echo(f"scheduler: {signal.Signals(signum).name} received, finishing running jobs")
+            request_stop()
+            sched.shutdown(wait=True)
+
+        _on_signals(stop)
+        for job in sched.get_jobs():
+            typer.echo(f"scheduler: job {job.id:<10} next run {job.next_run_time}")
+        sched.resume()  # BlockingScheduler: blocks here until shutdown
+        typer.echo("scheduler: stopped")
+
+
+def dispatch(
+    worker_id: str | None = typer.Option(None, "--worker-id", help="name in claimed_by (default host:pid)"),
+    once: bool = typer.Option(False, "--once", help="drain what is due now, then exit"),
+    now: str | None = typer.Option(None, "--now", help=NOW_HELP),
+) -> None:
+    """Run an outbox dispatcher. Start as many as you like, on as many machines: each row goes to exactly one."""
+    from scheduler.dispatcher import Dispatcher
+
+    with app_container(now) as container:
+        dispatcher = Dispatcher(container, worker_id)
+        if once:
+            report = dispatcher.drain()
+        else:
+            stop_event = threading.Event()
+            _on_signals(lambda *_: stop_event.set())
+            typer.echo(f"dispatcher {dispatcher.worker_id}: running (Ctrl-C stops after the current row)")
+            report = dispatcher.run_forever(stop_event)
+        _print(report.as_dict())
+
+
+def stage(now: str | None = typer.Option(None, "--now", help=NOW_HELP)) -> None:
+    """Apply new payments and recompute days past due and stages (what the hourly staging job does)."""
+    from scheduler.staging import run_staging
+
+    with app_container(now) as container:
+        _print(run_staging(container).as_dict())
+
+
+def sweep(now: str | None = typer.Option(None, "--now", help=NOW_HELP)) -> None:
+    """Plan reminders for every account due a touch. Running it twice for the same day adds nothing."""
+    from scheduler.sweep import run_sweep
+
+    with app_container(now) as container:
+        _print(run_sweep(container).as_dict())
+
+
+def followups(now: str | None = typer.Option(None, "--now", help=NOW_HELP)) -> None:
+    """Promise and installment follow-ups: reminders, kept or broken promises, missed installments."""
+    from scheduler.followups import run_followups
+
+    with app_container(now) as container:
+        _print(run_followups(container).as_dict())
+
+
+def reconcile(now: str | None = typer.Option(None, "--now", help=NOW_HELP)) -> None:
+    """Settle outbox rows left in `sending` by a dispatcher that died: ask the provider, else flag for review."""
+    from scheduler.reconcile import Reconciler
+    from scheduler.runtime import scheduler_config
+
+    with app_container(now) as container:
+        _print(dict(Reconciler(container, scheduler_config(container)).reconcile_stale()))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("scheduler")(scheduler)
+    app.command("dispatch")(dispatch)
+    app.command("stage")(stage)
+    app.command("sweep")(sweep)
+    app.command("followups")(followups)
+    app.command("reconcile")(reconcile)
+
+
+def _on_signals(handler: Callable[[int, FrameType | None], Any]) -> None:
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _print(data: dict[str, Any]) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))

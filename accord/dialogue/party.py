@@ -1,0 +1,84 @@
+"""Who the bot is talking to: the conversation, its cardholder, the account under discussion, and their local day.
+
+Every dialogue step starts here. A step's result is a `TurnOutcome`: template ids with params (never wording),
+slot values for Rasa to mirror, and whether the bot must pause for an officer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.tables import Account, Cardholder, ContactPoint, Conversation
+
+
+class DialogueError(LookupError):
+    """The conversation (or what it needs) does not exist; the internal API answers 404 with this message."""
+
+
+@dataclass
+class TurnOutcome:
+    replies: list[dict[str, Any]] = field(default_factory=list)
+    slots: dict[str, Any] = field(default_factory=dict)
+    pause: bool = False
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def say(self, template_id: str, **params: Any) -> TurnOutcome:
+        self.replies.append({"template_id": template_id, "params": params})
+        return self
+
+
+@dataclass
+class Party:
+    conversation: Conversation
+    cardholder: Cardholder
+    contact_point: ContactPoint
+    account: Account | None
+
+    @property
+    def language(self) -> str:
+        return self.cardholder.language
+
+    @property
+    def verified(self) -> bool:
+        # A Telegram chat bound to the cardholder (deep link sent to their phone, or a matching shared contact)
+        # has proved possession already.
+        return bool(self.conversation.verified or (self.contact_point.channel == "telegram"
+                                                   and self.contact_point.verified))
+
+    def local_today(self, now: datetime) -> date:
+        try:
+            zone = ZoneInfo(self.cardholder.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise DialogueError(f"cardholder {self.cardholder.id} has an unknown timezone") from exc
+        return now.astimezone(zone).date()
+
+    @property
+    def currency(self) -> str:
+        return self.account.currency if self.account else "CNY"
+
+
+def load_party(session: Session, conversation_id: int, *, lock: bool = False) -> Party:
+    query = select(Conversation).where(Conversation.id == conversation_id)
+    if lock:
+        query = query.with_for_update()
+    conversation = session.scalars(query).first()
+    if conversation is None:
+        raise DialogueError(f"conversation {conversation_id} not found")
+    cardholder = session.get(Cardholder, conversation.cardholder_id)
+    point = session.get(ContactPoint, conversation.contact_point_id)
+    if cardholder is None or point is None:
+        raise DialogueError(f"conversation {conversation_id} has no cardholder or contact point")
+    # The account under discussion: the most delinquent one that still has a balance.
+    account = session.scalars(
+        select(Account)
+        .where(Account.cardholder_id == cardholder.id, Account.balance_minor > 0)
+        .order_by(Account.days_past_due.desc(), Account.balance_minor.desc(), Account.id)
+        .limit(1)
+    ).first()
+    return Party(conversation=conversation, cardholder=cardholder, contact_point=point, account=account)

@@ -1,0 +1,24 @@
+"""The bot's one link to the audit log. The compliance package owns the hash chain; this forwards to it with the
+keyword arguments the bot and dialogue services use."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from compliance import audit
+
+
+def append_audit(
+    session: Session,
+    *,
+    kind: str,
+    actor: str,
+    subject_type: str,
+    subject_id: str | int,
+    payload: dict[str, Any],
+    at: datetime,
+) -> None:
+    audit.append(session, actor, kind, subject_type, subject_id, payload, at=at)

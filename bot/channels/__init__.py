@@ -1,0 +1,1 @@
+"""Channel adapters behind core.ports.ChannelAdapter. Only the compliance gate calls their `send`."""

@@ -1,0 +1,318 @@
+"""The inbound pipeline: every cardholder message, from a webhook or the simulator, takes this one path.
+
+    persist (commit) -> keywords (opt-out / help / re-subscribe) -> officer holds it? leave it in their queue
+                     -> otherwise the dialogue engine -> each reply through the compliance gate
+                     -> engine down: one holding reply through the gate and an escalation for an officer
+
+The message is committed before anything else runs, so a crash later loses nothing, and a provider's retry of
+the same message id is answered from the stored row without running the steps again. Network calls (dialogue
+engine, providers) never happen inside a database transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import consent_actions, inbound_store
+from bot.dialogue import NoDialogueEngine
+from bot.escalations import open_escalation
+from bot.inbound_types import (
+    Gate,
+    InboundMessage,
+    InboundOutcome,
+    InboundRejected,
+    InboundResult,
+)
+from bot.keywords import Keyword, KeywordMatcher, load_keywords
+from compliance.contract import DeliveryOutcome, SendRequest
+from core.clock import Clock
+from core.enums import ConversationState, EscalationReason, MessagePurpose
+from core.ports import DialogueEngine, DialogueReply, DialogueTurn, DialogueUnavailable
+from storage.db import transaction
+
+log = structlog.get_logger("accord.inbound")
+
+__all__ = ["InboundMessage", "InboundOutcome", "InboundPipeline", "InboundRejected", "InboundResult", "pipeline_for"]
+
+
+class InboundPipeline:
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        clock: Clock,
+        gate: Gate,
+        keywords: KeywordMatcher,
+        dialogue: DialogueEngine | None = None,
+        metrics: Any = None,
+    ) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+        self._gate = gate
+        self._keywords = keywords
+        self._dialogue: DialogueEngine = dialogue or NoDialogueEngine()
+        self._metrics = metrics
+
+    @classmethod
+    def from_container(cls, container: Any) -> InboundPipeline:
+        gate = container.extras.get("gate") or getattr(container, "gate", None)
+        if gate is None:
+            raise RuntimeError("no compliance gate is wired (container.extras['gate']); replies cannot leave")
+        return cls(
+            session_factory=container.session_factory,
+            clock=container.clock,
+            gate=gate,
+            keywords=load_keywords(container.settings.accord_config_dir),
+            dialogue=container.extras.get("dialogue"),
+            metrics=container.extras.get("metrics"),
+        )
+
+    def receive(self, message: InboundMessage) -> InboundResult:
+        message = message.validated()
+        stored = self._persist(message)
+        result = self._route(message, stored)
+        if self._metrics is not None:
+            self._metrics.inbound.labels(channel=message.channel.value, outcome=result.outcome.value).inc()
+        log.info(
+            "inbound.handled",
+            channel=message.channel.value,
+            address=message.address,
+            message_id=result.message_id,
+            conversation_id=result.conversation_id,
+            outcome=result.outcome.value,
+            replies=[r.status for r in result.replies],
+        )
+        return result
+
+    # -- step 1: persist before anything else -------------------------------------------------------------------
+
+    def _persist(self, message: InboundMessage) -> inbound_store.Persisted:
+        try:
+            with transaction(self._sessions) as session:
+                return self._store(session, message)
+        except IntegrityError:
+            # Two deliveries of one provider id raced; the other one stored it first.
+            if message.provider_message_id is None:
+                raise
+            with self._sessions() as session:
+                existing = inbound_store.find_by_provider_id(
+                    session, message.channel.value, message.provider_message_id
+                )
+                if existing is None:
+                    raise
+                return inbound_store.as_duplicate(existing)
+
+    def _store(self, session: Session, message: InboundMessage) -> inbound_store.Persisted:
+        channel = message.channel.value
+        if message.provider_message_id is not None:
+            existing = inbound_store.find_by_provider_id(session, channel, message.provider_message_id)
+            if existing is not None:
+                return inbound_store.as_duplicate(existing)
+        point = inbound_store.find_contact_point(session, channel, message.address)
+        if point is None:
+            row = inbound_store.inbound_row(
+                channel, message.text, message.provider_message_id, message.received_at,
+                from_address=message.address,
+            )
+            session.add(row)
+            session.flush()
+            return inbound_store.Persisted(message_id=row.id, duplicate=False, channel=message.channel)
+        conversation = inbound_store.open_conversation(session, point, message.received_at)
+        conversation.last_message_at = max(conversation.last_message_at, message.received_at)
+        row = inbound_store.inbound_row(
+            channel, message.text, message.provider_message_id, message.received_at,
+            cardholder_id=point.cardholder_id, contact_point_id=point.id, conversation_id=conversation.id,
+        )
+        session.add(row)
+        session.flush()
+        return inbound_store.Persisted(
+            message_id=row.id,
+            duplicate=False,
+            channel=message.channel,
+            cardholder_id=point.cardholder_id,
+            contact_point_id=point.id,
+            conversation_id=conversation.id,
+            conversation_state=conversation.state,
+            language=inbound_store.cardholder_language(session, point.cardholder_id),
+            verified=conversation.verified,
+        )
+
+    # -- step 2 onwards: route ------------------------------------------------------------------------------------
+
+    def _route(self, message: InboundMessage, stored: inbound_store.Persisted) -> InboundResult:
+        if stored.duplicate:
+            return _result(stored, InboundOutcome.DUPLICATE, duplicate=True)
+        if stored.cardholder_id is None:
+            log.warning("inbound.unknown_sender", channel=message.channel.value, address=message.address)
+            return _result(stored, InboundOutcome.UNKNOWN_SENDER)
+        keyword = self._keywords.match(message.text)
+        if keyword is not None:
+            return self._keyword(keyword, stored)
+        if stored.conversation_state == ConversationState.OFFICER.value:
+            return _result(stored, InboundOutcome.OFFICER_QUEUE)
+        return self._converse(message, stored)
+
+    def _keyword(self, keyword: Keyword, stored: inbound_store.Persisted) -> InboundResult:
+        assert stored.contact_point_id is not None
+        now = self._clock.now()
+        template = self._keywords.config.group(keyword).reply_template
+        if keyword is Keyword.HELP:
+            outcome = self._send(stored, MessagePurpose.HELP, template)
+            return _result(stored, InboundOutcome.HELP, replies=_some(outcome))
+        with transaction(self._sessions) as session:
+            if keyword is Keyword.OPT_OUT:
+                changed = consent_actions.record_opt_out(
+                    session, stored.contact_point_id, at=now, source_message_id=stored.message_id
+                )
+            else:
+                changed = consent_actions.record_resubscribe(
+                    session, stored.contact_point_id, at=now, source_message_id=stored.message_id
+                )
+        kind = InboundOutcome.OPTED_OUT if keyword is Keyword.OPT_OUT else InboundOutcome.RESUBSCRIBED
+        if not changed:  # a repeated STOP (or START) gets no second confirmation
+            return _result(stored, kind)
+        purpose = (
+            MessagePurpose.OPT_OUT_CONFIRMATION
+            if keyword is Keyword.OPT_OUT
+            else MessagePurpose.RESUBSCRIBE_CONFIRMATION
+        )
+        outcome = self._send(stored, purpose, template)
+        return _result(stored, kind, replies=_some(outcome))
+
+    def _converse(self, message: InboundMessage, stored: inbound_store.Persisted) -> InboundResult:
+        assert stored.conversation_id is not None and stored.cardholder_id is not None
+        turn = DialogueTurn(
+            conversation_id=stored.conversation_id,
+            sender_id=str(stored.conversation_id),
+            text=message.text,
+            language=stored.language or "en",
+            metadata={
+                "channel": message.channel.value,
+                "cardholder_id": stored.cardholder_id,
+                "contact_point_id": stored.contact_point_id,
+                "message_id": stored.message_id,
+                "verified": stored.verified,
+            },
+        )
+        try:
+            replies = self._ask_dialogue(turn)
+        except Exception as exc:  # an engine bug must not drop the message either
+            detail = exc.__class__.__name__ if not isinstance(exc, DialogueUnavailable) else "unavailable"
+            log.warning("inbound.dialogue_unavailable", conversation_id=stored.conversation_id, error=detail)
+            return self._hand_over(stored, EscalationReason.DIALOGUE_UNAVAILABLE, {"error": detail})
+        sent: list[DeliveryOutcome] = []
+        for reply in replies:
+            outcome = self._send(stored, MessagePurpose.BOT_REPLY, reply.template_id, reply.params)
+            if outcome is None:
+                return self._hand_over(
+                    stored, EscalationReason.FALLBACK, {"error": "reply_failed"}, holding=False,
+                    replies=tuple(sent),
+                )
+            sent.append(outcome)
+        return _result(stored, InboundOutcome.REPLIED, replies=tuple(sent))
+
+    def _ask_dialogue(self, turn: DialogueTurn) -> list[DialogueReply]:
+        if self._metrics is None:
+            return list(self._dialogue.handle(turn))
+        with self._metrics.time_dialogue():
+            return list(self._dialogue.handle(turn))
+
+    def _hand_over(
+        self,
+        stored: inbound_store.Persisted,
+        reason: EscalationReason,
+        detail: dict[str, Any],
+        *,
+        holding: bool = True,
+        replies: tuple[DeliveryOutcome, ...] = (),
+    ) -> InboundResult:
+        """Queue the conversation for an officer. The holding reply goes out once per open escalation, so a
+        cardholder who keeps writing while the engine is down is not answered with the same line every time."""
+        assert stored.conversation_id is not None and stored.cardholder_id is not None
+        with transaction(self._sessions) as session:
+            existing = inbound_store.open_escalation_for(session, stored.conversation_id)
+            if existing is not None:
+                return _result(
+                    stored, InboundOutcome.HANDED_TO_OFFICER, escalation_id=existing.id, replies=replies
+                )
+            escalation = open_escalation(
+                session,
+                cardholder_id=stored.cardholder_id,
+                conversation_id=stored.conversation_id,
+                account_id=inbound_store.primary_account_id(session, stored.cardholder_id),
+                reason=reason,
+                detail={**detail, "message_id": stored.message_id},
+                at=self._clock.now(),
+            )
+            escalation_id = escalation.id
+        if holding:
+            outcome = self._send(stored, MessagePurpose.BOT_REPLY, self._keywords.config.holding_reply_template)
+            replies = replies + _some(outcome)
+        return _result(stored, InboundOutcome.HANDED_TO_OFFICER, escalation_id=escalation_id, replies=replies)
+
+    def _send(
+        self,
+        stored: inbound_store.Persisted,
+        purpose: MessagePurpose,
+        template_id: str,
+        params: dict[str, Any] | None = None,
+    ) -> DeliveryOutcome | None:
+        """Hand one reply to the gate. A gate error is logged and reported as None; the inbound row is safe."""
+        assert stored.cardholder_id is not None
+        with self._sessions() as session:
+            account_id = inbound_store.primary_account_id(session, stored.cardholder_id)
+        request = SendRequest(
+            cardholder_id=stored.cardholder_id,
+            channel=stored.channel,
+            purpose=purpose,
+            template_id=template_id,
+            author="bot",
+            params=dict(params or {}),
+            account_id=account_id,
+            conversation_id=stored.conversation_id,
+            contact_point_id=stored.contact_point_id,
+        )
+        try:
+            return self._gate.deliver(request)
+        except Exception as exc:
+            log.error(
+                "inbound.reply_failed", template_id=template_id, purpose=purpose.value,
+                conversation_id=stored.conversation_id, error=exc.__class__.__name__, exc_info=True,
+            )
+            return None
+
+
+def _result(
+    stored: inbound_store.Persisted,
+    outcome: InboundOutcome,
+    *,
+    duplicate: bool = False,
+    replies: tuple[DeliveryOutcome, ...] = (),
+    escalation_id: int | None = None,
+) -> InboundResult:
+    return InboundResult(
+        message_id=stored.message_id,
+        outcome=outcome,
+        cardholder_id=stored.cardholder_id,
+        conversation_id=stored.conversation_id,
+        duplicate=duplicate,
+        replies=replies,
+        escalation_id=escalation_id,
+    )
+
+
+def _some(outcome: DeliveryOutcome | None) -> tuple[DeliveryOutcome, ...]:
+    return () if outcome is None else (outcome,)
+
+
+def pipeline_for(container: Any) -> InboundPipeline:
+    """The container's one pipeline, built on first use, shared by webhooks and the simulator."""
+    pipeline = container.extras.get("inbound")
+    if pipeline is None:
+        pipeline = InboundPipeline.from_container(container)
+        container.extras["inbound"] = pipeline
+    return pipeline

@@ -1,0 +1,169 @@
+"""The tamper-evident audit log: an append-only hash chain over `audit_events`.
+
+Each record's hash is sha256(prev_hash + canonical JSON of the record), and `seq` increases by exactly one.
+Appends serialise on the single `audit_head` row: the first statement of an append is
+`UPDATE audit_head SET seq = seq + 1 ... RETURNING`, which takes that row's lock on PostgreSQL (concurrent
+appends wait for the holder's commit, then read the new head) and the database write lock on SQLite. The append
+happens inside the caller's transaction, so the event commits (or rolls back) with the change it records.
+The head also remembers the last seq and hash, so deleting records from the end of the log is detected too.
+
+`verify` walks the chain and names the first record that was edited, deleted or reordered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from core.clock import Clock, ensure_utc
+from storage.tables import AuditEvent, AuditHead
+
+GENESIS = "0" * 64
+HEAD_ID = 1
+_HEAD = AuditHead.__table__
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return ensure_utc(value).isoformat(timespec="microseconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"audit payload value of type {type(value).__name__} is not JSON")
+
+
+def normalise_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload as it will read back from the database (plain JSON), so the hash is reproducible."""
+    return json.loads(json.dumps(dict(payload), default=_plain, ensure_ascii=False))
+
+
+def canonical(seq: int, occurred_at: datetime, actor: str, kind: str, subject_type: str, subject_id: str,
+              payload: Mapping[str, Any], prev_hash: str) -> str:
+    record = {
+        "seq": seq,
+        "occurred_at": ensure_utc(occurred_at).isoformat(timespec="microseconds"),
+        "actor": actor,
+        "kind": kind,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "payload": payload,
+        "prev_hash": prev_hash,
+    }
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def record_hash(prev_hash: str, canonical_json: str) -> str:
+    return hashlib.sha256((prev_hash + canonical_json).encode("utf-8")).hexdigest()
+
+
+def _hash_of(row: AuditEvent) -> str:
+    body = canonical(row.seq, row.occurred_at, row.actor, row.kind, row.subject_type, row.subject_id,
+                     row.payload, row.prev_hash)
+    return record_hash(row.prev_hash, body)
+
+
+def _advance_head(session: Session) -> tuple[int, str]:
+    bump = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=_HEAD.c.seq + 1).returning(_HEAD.c.seq, _HEAD.c.hash)
+    row = session.execute(bump).first()
+    if row is None:
+        _create_head(session)
+        row = session.execute(bump).one()
+    return int(row[0]), str(row[1])
+
+
+def _create_head(session: Session) -> None:
+    """First append ever (or after the tables were emptied): start the head where the log ends."""
+    last = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    values = {"id": HEAD_ID, "seq": int(last[0]) if last else 0, "hash": str(last[1]) if last else GENESIS}
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(_HEAD).values(**values).on_conflict_do_nothing(index_elements=["id"]))
+
+
+def append(session: Session, actor: str, kind: str, subject_type: str, subject_id: str | int,
+           payload: Mapping[str, Any], *, at: datetime) -> AuditEvent:
+    """Append one event in the caller's transaction. `kind` e.g. "consent.opted_out", "compliance.decision"."""
+    at = ensure_utc(at)
+    clean = normalise_payload(payload)
+    seq, prev_hash = _advance_head(session)
+    subject = str(subject_id)
+    digest = record_hash(prev_hash, canonical(seq, at, actor, kind, subject_type, subject, clean, prev_hash))
+    event = AuditEvent(seq=seq, occurred_at=at, actor=actor, kind=kind, subject_type=subject_type,
+                       subject_id=subject, payload=clean, prev_hash=prev_hash, hash=digest)
+    session.add(event)
+    session.execute(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(hash=digest))
+    return event
+
+
+class AuditLog:
+    """`append` with the time taken from the injected clock (what the gate and services hold)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def append(self, session: Session, actor: str, kind: str, subject_type: str, subject_id: str | int,
+               payload: Mapping[str, Any], *, at: datetime | None = None) -> AuditEvent:
+        return append(session, actor, kind, subject_type, subject_id, payload, at=at or self._clock.now())
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    count: int
+    head_seq: int
+    head_hash: str
+    problem: str | None = None
+    record_id: int | None = None
+    seq: int | None = None
+
+
+def verify(session: Session) -> VerifyResult:
+    """Walk the chain in seq order; report the first record that was edited, deleted or reordered."""
+    prev_seq, prev_hash, count = 0, GENESIS, 0
+    rows = session.execute(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000)).scalars()
+    for row in rows:
+        count += 1
+        where = f"record id={row.id} seq={row.seq} ({row.kind}, {row.subject_type} {row.subject_id})"
+        if _hash_of(row) != row.hash:
+            return _broken(count, f"{where} does not match its hash: it was edited, or moved from another position",
+                           row)
+        if row.seq != prev_seq + 1:
+            gap = f"seq {prev_seq + 1}" if row.seq == prev_seq + 2 else f"seq {prev_seq + 1}..{row.seq - 1}"
+            return _broken(count, f"{gap} missing before {where}: records were deleted", row)
+        if row.prev_hash != prev_hash:
+            return _broken(count, f"{where} does not chain onto seq {prev_seq}: seq {prev_seq} was rewritten, "
+                                  "or records were removed or reordered", row)
+        prev_seq, prev_hash = row.seq, row.hash
+    head = session.get(AuditHead, HEAD_ID)
+    if head is None:
+        if count:
+            return VerifyResult(False, count, prev_seq, prev_hash, "the audit head row is missing: it was deleted")
+        return VerifyResult(True, 0, 0, GENESIS)
+    if head.seq != prev_seq or head.hash != prev_hash:
+        if head.seq > prev_seq:
+            problem = f"seq {prev_seq + 1}..{head.seq} missing at the end of the log: records were deleted"
+        else:
+            problem = f"the head (seq {head.seq}) does not match the last record (seq {prev_seq}): it was edited"
+        return VerifyResult(False, count, int(head.seq), head.hash, problem, seq=prev_seq + 1)
+    return VerifyResult(True, count, prev_seq, prev_hash)
+
+
+def _broken(count: int, problem: str, row: AuditEvent) -> VerifyResult:
+    return VerifyResult(False, count, row.seq, row.hash, problem, record_id=row.id, seq=row.seq)
+
+
+def utc_now_of(clock: Clock) -> datetime:  # pragma: no cover - convenience for services without a clock field
+    return clock.now().astimezone(UTC)

@@ -1,0 +1,1 @@
+"""Accord's custom Rasa actions. They only call Accord's internal API and pass on its template ids."""

@@ -1,0 +1,41 @@
+"""The action server's one door into Accord: its internal HTTP API, authenticated with a shared secret.
+
+Settings are read from the environment at call time, never at import, so importing the actions needs no
+credentials and a rotated token is picked up without a restart.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx
+
+TOKEN_HEADER = "X-Accord-Internal-Token"
+TIMEOUT_S = float(os.environ.get("ACCORD_INTERNAL_API_TIMEOUT", "5"))
+
+
+class AccordUnavailable(RuntimeError):
+    """Accord's internal API could not be reached or refused the call."""
+
+
+def _settings() -> tuple:
+    base = os.environ.get("ACCORD_INTERNAL_API_URL", "http://127.0.0.1:8000").rstrip("/")
+    token = os.environ.get("ACCORD_INTERNAL_API_TOKEN")
+    if not token:
+        raise AccordUnavailable("ACCORD_INTERNAL_API_TOKEN is not set for the action server")
+    return base, token
+
+
+def call(conversation_id: str, step: str, body: dict[str, Any] | None = None, method: str = "POST") -> dict:
+    """Run one dialogue step in Accord, e.g. call("42", "verify", {...}); returns its JSON answer."""
+    base, token = _settings()
+    url = f"{base}/internal/v1/conversations/{conversation_id}/{step}"
+    try:
+        with httpx.Client(timeout=TIMEOUT_S) as client:
+            response = client.request(method, url, json=body, headers={TOKEN_HEADER: token})
+    except httpx.HTTPError as exc:
+        raise AccordUnavailable(f"{step}: {exc.__class__.__name__}") from exc
+    if response.status_code != 200:
+        raise AccordUnavailable(f"{step}: HTTP {response.status_code}")
+    return response.json()

@@ -1,0 +1,53 @@
+"""Turning Accord's answer into Rasa events: template messages, mirrored slots, and a pause for officers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.accord_client import AccordUnavailable, call
+
+# The adapter in Accord turns this into DialogueUnavailable: the cardholder gets the holding reply and an officer
+# picks the conversation up, exactly as when Rasa itself is down.
+UNAVAILABLE = {"error": "accord_unavailable"}
+
+
+def say(dispatcher: CollectingDispatcher, template_id: str, **params: Any) -> None:
+    dispatcher.utter_message(json_message={"template_id": template_id, "params": params})
+
+
+def apply(dispatcher: CollectingDispatcher, result: dict[str, Any]) -> list[EventType]:
+    for reply in result.get("replies", []):
+        say(dispatcher, reply["template_id"], **reply.get("params", {}))
+    events: list[EventType] = [SlotSet(name, value) for name, value in result.get("slots", {}).items()]
+    if result.get("pause"):
+        # An officer takes over: stop any form and pause the tracker until Accord sends `resume`.
+        events += [ActiveLoop(None), SlotSet("requested_slot", None), ConversationPaused()]
+    return events
+
+
+def step(dispatcher: CollectingDispatcher, tracker: Tracker, name: str, body: dict | None = None,
+         method: str = "POST") -> list[EventType]:
+    try:
+        result = call(tracker.sender_id, name, body, method)
+    except AccordUnavailable:
+        dispatcher.utter_message(json_message=UNAVAILABLE)
+        return []
+    return apply(dispatcher, result)
+
+
+class TemplateAction(Action):
+    """An action that only says one fixed catalog template."""
+
+    action_name = ""
+    template_id = ""
+
+    def name(self) -> str:
+        return self.action_name
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        say(dispatcher, self.template_id)
+        return []

@@ -1,0 +1,150 @@
+"""Actions replayed on recorded trackers with the real CollectingDispatcher, against a fake Accord API."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from conftest import FakeAccord, load_tracker
+from rasa_sdk.events import ConversationPaused
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.handoff import ActionDistress, ActionHandOver
+from actions.negotiation import ActionOfferPlan, ActionSelectPlan, ValidateHardshipForm, ValidatePromiseForm
+from actions.session import ActionFallback, ActionGreet, ActionSessionStart
+from actions.verification import ActionVerify, ValidateVerificationForm
+
+DOMAIN: dict[str, Any] = {}
+
+
+def run(action: Any, tracker_name: str, domain: dict[str, Any] = DOMAIN) -> tuple:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, load_tracker(tracker_name), domain))
+    return dispatcher.messages, events
+
+
+def templates(messages: list[dict[str, Any]]) -> list[str]:
+    return [m["custom"]["template_id"] for m in messages if m.get("custom", {}).get("template_id")]
+
+
+def test_verify_sends_both_answers_and_mirrors_accords_slots(accord: FakeAccord) -> None:
+    accord.answer("verify", {"replies": [{"template_id": "verify.success", "params": {}}],
+                             "slots": {"verified": True, "verification_locked": False}, "pause": False})
+    messages, events = run(ActionVerify(), "verification_submitted")
+    request = accord.requests[-1]
+    assert request["path"] == "/internal/v1/conversations/41/verify"
+    assert request["body"] == {"card_last4": "1234", "birth_year": "born 1985"}
+    assert templates(messages) == ["verify.success"]
+    assert {"event": "slot", "timestamp": None, "name": "verified", "value": True} in events
+
+
+def test_locked_verification_pauses_the_bot(accord: FakeAccord) -> None:
+    accord.answer("verify", {"replies": [{"template_id": "verify.locked", "params": {}}],
+                             "slots": {"verified": False, "verification_locked": True}, "pause": True})
+    messages, events = run(ActionVerify(), "verification_submitted")
+    assert templates(messages) == ["verify.locked"]
+    assert ConversationPaused() in events
+    assert {"event": "active_loop", "timestamp": None, "name": None} in events
+
+
+def test_form_answers_are_read_by_accord(accord: FakeAccord) -> None:
+    accord.answer("parse", {"data": {"value": "4321"}, "replies": []})
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(ValidateVerificationForm().validate_card_last4(
+        "my card ends with 4321", dispatcher, load_tracker("verification_asks_card"), DOMAIN))
+    assert result == {"card_last4": "4321"}
+    assert accord.requests[-1]["body"] == {"slot": "card_last4", "text": "my card ends with 4321"}
+    assert dispatcher.messages == []
+
+
+def test_unreadable_answer_is_cleared_and_accords_re_ask_is_said(accord: FakeAccord) -> None:
+    accord.answer("parse", {"data": {"value": None},
+                            "replies": [{"template_id": "verify.invalid_card_last4", "params": {}}]})
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(ValidateVerificationForm().validate_card_last4(
+        "no idea", dispatcher, load_tracker("verification_asks_card"), DOMAIN))
+    assert result == {"card_last4": None}
+    assert templates(dispatcher.messages) == ["verify.invalid_card_last4"]
+
+
+def test_hardship_form_prefills_the_amount_from_the_first_message(accord: FakeAccord) -> None:
+    accord.answer("parse", {"data": {"value": "20000"}, "replies": []})
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(ValidateHardshipForm().extract_affordable_amount(
+        dispatcher, load_tracker("hardship_activating"), DOMAIN))
+    assert result == {"affordable_amount": "20000"}
+    assert accord.requests[-1]["body"]["text"] == "I lost my job, can I pay 200 a month?"
+
+
+def test_promise_form_reads_the_topic_text_not_the_verification_answer(accord: FakeAccord) -> None:
+    accord.answer("parse", {"data": {"value": "2026-11-27"}, "replies": []})
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(ValidatePromiseForm().extract_promise_date(
+        dispatcher, load_tracker("promise_activating"), DOMAIN))
+    assert result == {"promise_date": "2026-11-27"}
+    assert accord.requests[-1]["body"] == {"slot": "promise_date", "text": "I'll pay 500 next Friday"}
+
+
+def test_offer_sends_the_collected_slots(accord: FakeAccord) -> None:
+    accord.answer("hardship", {"replies": [{"template_id": "plan.offer_intro", "params": {}},
+                                           {"template_id": "plan.option_installments", "params": {"n": 1}}],
+                               "slots": {"plan_stage": "offered"}})
+    messages, events = run(ActionOfferPlan(), "hardship_submitted")
+    assert accord.requests[-1]["body"] == {"hardship_type": "job_loss", "reason": "I lost my job",
+                                           "affordable": "20000"}
+    assert templates(messages) == ["plan.offer_intro", "plan.option_installments"]
+    assert messages[1]["custom"]["params"] == {"n": 1}
+    assert {"event": "slot", "timestamp": None, "name": "plan_stage", "value": "offered"} in events
+
+
+def test_select_passes_the_cardholders_words(accord: FakeAccord) -> None:
+    run(ActionSelectPlan(), "plan_offered_accept")
+    assert accord.requests[-1]["body"] == {"text": "I'll take option 2"}
+
+
+def test_hand_over_uses_the_intent_as_the_reason_and_pauses(accord: FakeAccord) -> None:
+    accord.answer("handoff", {"replies": [{"template_id": "escalation.handoff", "params": {}}], "pause": True})
+    messages, events = run(ActionHandOver(), "attorney")
+    assert accord.requests[-1]["body"]["reason"] == "attorney"
+    assert ConversationPaused() in events
+    run(ActionHandOver(), "ask_human")
+    assert accord.requests[-1]["body"]["reason"] == "ask_human"
+
+
+def test_distress(accord: FakeAccord) -> None:
+    accord.answer("handoff", {"replies": [{"template_id": "distress.support", "params": {}}], "pause": True})
+    messages, events = run(ActionDistress(), "ask_human")
+    assert accord.requests[-1]["body"]["reason"] == "distress"
+    assert templates(messages) == ["distress.support"]
+
+
+def test_fallbacks_in_a_row_are_counted_for_accord(accord: FakeAccord) -> None:
+    run(ActionFallback(), "one_fallback")
+    assert accord.requests[-1]["body"] == {"in_a_row": 1}
+    run(ActionFallback(), "two_fallbacks")
+    assert accord.requests[-1]["body"] == {"in_a_row": 2}
+
+
+def test_session_start_mirrors_accords_verification(accord: FakeAccord) -> None:
+    accord.answer("context", {"verified": True, "verification_locked": False})
+    _messages, events = run(ActionSessionStart(), "ask_human")
+    assert accord.requests[-1]["method"] == "GET"
+    assert {"event": "slot", "timestamp": None, "name": "verified", "value": True} in events
+    assert events[-1]["name"] == "action_listen"
+
+
+def test_small_talk_needs_no_call(accord: FakeAccord) -> None:
+    messages, events = run(ActionGreet(), "ask_human")
+    assert templates(messages) == ["dialogue.greet"] and events == [] and accord.requests == []
+
+
+def test_every_call_carries_the_shared_secret(accord: FakeAccord) -> None:
+    run(ActionHandOver(), "ask_human")
+    assert accord.requests[-1]["headers"]["x-accord-internal-token"] == "test-internal-token"
+
+
+def test_accord_down_or_refusing_becomes_the_unavailable_marker(accord: FakeAccord, monkeypatch: Any) -> None:
+    monkeypatch.setenv("ACCORD_INTERNAL_API_TOKEN", "wrong")
+    messages, events = run(ActionHandOver(), "ask_human")
+    assert [m["custom"] for m in messages] == [{"error": "accord_unavailable"}]
+    assert events == []

@@ -1,0 +1,210 @@
+"""The outbox dispatcher: claim due rows, respect provider rate limits, hand each to the compliance gate.
+
+Any number of dispatchers may run, on any number of machines (`accord dispatch`), and the scheduler runs one as
+a job. Each row is claimed by exactly one of them. The gate re-checks every row at send time (the cardholder
+may have opted out since it was planned), records its decision with the message and calls the channel; the
+dispatcher then moves the row to sent, deferred, blocked, failed, or back to the queue for a retry.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from accord.bootstrap import Container
+from compliance.contract import DeliveryOutcome, SendRequest
+from core.enums import Channel, MessagePurpose, OutboxStatus
+from scheduler.claim import ClaimedRow, claim, release, wake_deferred
+from scheduler.config import SchedulerConfig
+from scheduler.rate_limits import RateLimiter
+from scheduler.reconcile import Reconciler
+from scheduler.runtime import scheduler_config
+from scheduler.staleness import stale_reminders
+
+log = logging.getLogger(__name__)
+
+# A rate-limit wait longer than this hands the row back to the queue instead of holding it (and the worker).
+MAX_INLINE_WAIT_S = 2.0
+DEFAULT_DEFER_S = 900
+
+
+@dataclass
+class DispatchReport:
+    claimed: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+    def merge(self, other: DispatchReport) -> None:
+        self.claimed += other.claimed
+        self.outcomes.update(other.outcomes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"claimed": self.claimed, **dict(self.outcomes)}
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        container: Container,
+        worker_id: str | None = None,
+        *,
+        gate: Any = None,
+        config: SchedulerConfig | None = None,
+        limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        unit_random: Callable[[], float] = random.random,
+    ) -> None:
+        self.container = container
+        self.worker_id = worker_id or container.settings.accord_worker_id or default_worker_id()
+        self.gate = gate if gate is not None else _wired_gate(container)
+        self.config = config or scheduler_config(container)
+        self.limiter = limiter or RateLimiter(container.engine, self.config)
+        self.reconciler = Reconciler(container, self.config)
+        self._sleep, self._random = sleep, unit_random
+        self._last_wake: datetime | None = None
+
+    # -- loops -------------------------------------------------------------------------------------------------
+
+    def drain(self, max_seconds: float | None = None, stop: threading.Event | None = None) -> DispatchReport:
+        """Dispatch batches until nothing is due (the scheduler job, `--once`, `accord simulate`)."""
+        started = time.monotonic()
+        total = DispatchReport()
+        while stop is None or not stop.is_set():
+            batch = self.run_batch()
+            total.merge(batch)
+            if batch.claimed == 0 or (max_seconds is not None and time.monotonic() - started > max_seconds):
+                break
+        return total
+
+    def run_forever(self, stop: threading.Event) -> DispatchReport:
+        """The standalone worker loop: keep draining; sleep when idle; return when `stop` is set."""
+        total = DispatchReport()
+        while not stop.is_set():
+            batch = self.run_batch()
+            total.merge(batch)
+            if batch.claimed == 0:
+                stop.wait(self.config.dispatch.idle_sleep_s)
+        return total
+
+    def run_batch(self) -> DispatchReport:
+        now = self.container.clock.now()
+        self._wake(now)
+        rows = claim(self.container.engine, self.worker_id, self.config.dispatch.claim_batch, now)
+        report = DispatchReport(claimed=len(rows))
+        if not rows:
+            return report
+        stale = stale_reminders(self.container, rows)
+        for row in rows:
+            try:
+                if row.id in stale:
+                    self.reconciler.finish(row.id, self.worker_id, OutboxStatus.CANCELLED, stale[row.id])
+                    report.outcomes["cancelled"] += 1
+                    continue
+                report.outcomes[self._dispatch(row)] += 1
+            except Exception:  # one row's trouble never stops the batch; the reconciler sees the row later
+                log.exception("dispatch: outbox row %s failed", row.id)
+                report.outcomes["error"] += 1
+        return report
+
+    # -- one row -----------------------------------------------------------------------------------------------
+
+    def _dispatch(self, row: ClaimedRow) -> str:
+        provider = self._provider(row.channel)
+        recipient = str(row.contact_point_id) if row.contact_point_id else f"{row.cardholder_id}:{row.channel}"
+        waited = 0.0
+        while (wait := self.limiter.take(provider, recipient)) > 0:
+            if waited + wait > MAX_INLINE_WAIT_S:
+                now = self.container.clock.now()
+                release(self.container.engine, row.id, self.worker_id, now + timedelta(seconds=wait), now)
+                return "rate_limited"
+            self._sleep(wait)
+            waited += wait
+        attempts = row.attempts + 1
+        try:
+            outcome = self.gate.deliver(_request(row))
+        except Exception:
+            log.exception("dispatch: the gate raised on outbox row %s", row.id)
+            return self.reconciler.after_gate_error(row.id, self.worker_id, attempts, self._retry_at(attempts, None))
+        return self._record(row, outcome, attempts)
+
+    def _record(self, row: ClaimedRow, outcome: DeliveryOutcome, attempts: int) -> str:
+        now = self.container.clock.now()
+        status = outcome.status
+        values: dict[str, Any] = {"attempts": attempts, "message_id": outcome.message_id}
+        if status == "sent":
+            self.reconciler.finish(row.id, self.worker_id, OutboxStatus.SENT, None, values, touch=True)
+        elif status == "deferred":
+            until = outcome.decision.defer_until or now + timedelta(seconds=DEFAULT_DEFER_S)
+            values["not_before"] = until
+            self.reconciler.finish(row.id, self.worker_id, OutboxStatus.DEFERRED, _reasons(outcome), values)
+        elif status == "blocked":
+            self.reconciler.finish(row.id, self.worker_id, OutboxStatus.BLOCKED, _reasons(outcome), values)
+        elif status == "failed" and outcome.retryable and attempts < self.config.dispatch.max_attempts:
+            values["not_before"] = self._retry_at(attempts, _retry_after(outcome))
+            self.reconciler.finish(row.id, self.worker_id, OutboxStatus.QUEUED, outcome.error, values)
+            return "retry"
+        elif status == "failed":
+            self.reconciler.finish(row.id, self.worker_id, OutboxStatus.FAILED, outcome.error, values)
+        else:  # "review", or anything the contract does not name: a person looks, nothing is resent
+            self.reconciler.finish(row.id, self.worker_id, OutboxStatus.REVIEW, outcome.error or status, values)
+            return "review"
+        return status
+
+    def _retry_at(self, attempts: int, retry_after_s: float | None) -> datetime:
+        delay = self.config.dispatch.backoff.policy().delay(attempts, self._random(), retry_after_s)
+        return self.container.clock.now() + timedelta(seconds=delay)
+
+    def _provider(self, channel: str) -> str:
+        adapter = self.container.extras.get("channels", {}).get(Channel(channel))
+        return getattr(adapter, "name", "sandbox")
+
+    def _wake(self, now: datetime) -> None:
+        # Measured on the injected clock, so a simulated day wakes deferred rows as a real one would.
+        last, every = self._last_wake, self.config.dispatch.wake_deferred_every_s
+        if last is None or now < last or (now - last).total_seconds() >= every:
+            wake_deferred(self.container.engine, now)
+            self._last_wake = now
+
+
+def _request(row: ClaimedRow) -> SendRequest:
+    return SendRequest(
+        cardholder_id=row.cardholder_id,
+        channel=Channel(row.channel),
+        purpose=MessagePurpose(row.purpose),
+        template_id=row.template_id,
+        author="scheduler",
+        params=dict(row.params or {}),
+        account_id=row.account_id,
+        conversation_id=row.conversation_id,
+        contact_point_id=row.contact_point_id,
+        language=row.language,
+        outbox_id=row.id,
+    )
+
+
+def _reasons(outcome: DeliveryOutcome) -> str:
+    return ",".join(outcome.decision.reasons) or (outcome.error or "")
+
+
+def _retry_after(outcome: DeliveryOutcome) -> float | None:
+    value = getattr(outcome, "retry_after_s", None)
+    return float(value) if value is not None else None
+
+
+def _wired_gate(container: Container) -> Any:
+    gate = container.extras.get("gate")
+    if gate is None:
+        raise RuntimeError("no compliance gate is wired: the bootstrap must put one in container.extras['gate']")
+    return gate

@@ -1,0 +1,188 @@
+"""Finishing outbox rows, and reconciling rows a crashed or hung dispatcher left in `sending`.
+
+A row in `sending` past its lease is never simply sent again. What the gate recorded decides:
+- no message row: the gate never reached the channel (it records the message before it calls the adapter),
+  so the row goes back to the queue;
+- a message already sent, blocked, deferred or failed: the outbox row catches up with it;
+- a message with a provider id but no final status: the provider is asked (adapter.lookup);
+- anything else (the send may or may not have happened): the message and the row are flagged for review.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from accord.bootstrap import Container
+from core.enums import Channel, Direction, MessagePurpose, MessageStatus, OutboxStatus
+from scheduler.claim import stale_sending
+from scheduler.config import SchedulerConfig
+from storage.db import transaction
+from storage.tables import Account, ComplianceDecision, Message, OutboxItem
+
+log = logging.getLogger(__name__)
+
+# Provider statuses that mean the message left (Twilio: queued/sending/sent/delivered; sandbox: delivered).
+_PROVIDER_SENT = {"accepted", "queued", "sending", "sent", "delivered", "read"}
+_PROVIDER_FAILED = {"failed", "undelivered", "canceled"}
+# Clocks on different machines: look for the gate's message a little before the claim time.
+_CLOCK_SKEW = timedelta(seconds=5)
+
+
+class Reconciler:
+    def __init__(self, container: Container, config: SchedulerConfig) -> None:
+        self.container = container
+        self.config = config
+
+    def finish(
+        self,
+        row_id: int,
+        worker_id: str,
+        status: OutboxStatus,
+        error: str | None,
+        values: dict[str, Any] | None = None,
+        *,
+        touch: bool = False,
+    ) -> bool:
+        """Move a row this worker holds out of `sending`. False if the row was no longer ours (a reconciler took
+        it over after our lease ran out): then we leave it as the reconciler set it."""
+        now = self.container.clock.now()
+        with transaction(self.container.session_factory) as session:
+            changed = session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id == row_id, OutboxItem.status == OutboxStatus.SENDING.value,
+                       OutboxItem.claimed_by == worker_id[:64])
+                .values(status=status.value, last_error=error, updated_at=now, **(values or {}))
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if changed and touch:
+                _count_touch(session, row_id, now)
+        if not changed:
+            log.warning("outbox row %s was taken over before worker %s finished it", row_id, worker_id)
+        return bool(changed)
+
+    def after_gate_error(self, row_id: int, worker_id: str, attempts: int, retry_at: datetime) -> str:
+        """The gate raised: reconcile at once from what it recorded, rather than waiting for the lease."""
+        with transaction(self.container.session_factory) as session:
+            row = session.get(OutboxItem, row_id, with_for_update=True)
+            if row is None or row.status != OutboxStatus.SENDING.value or row.claimed_by != worker_id[:64]:
+                return "lost"
+            row.attempts = attempts
+            return self._settle(session, row, retry_at)
+
+    def reconcile_stale(self, now: datetime | None = None) -> Counter[str]:
+        """Reconcile every row whose lease in `sending` has run out."""
+        now = now or self.container.clock.now()
+        results: Counter[str] = Counter()
+        for row_id in stale_sending(self.container.engine, self.config.dispatch.lease_timeout_s, now):
+            try:
+                with transaction(self.container.session_factory) as session:
+                    row = session.get(OutboxItem, row_id, with_for_update=True)
+                    if row is None or row.status != OutboxStatus.SENDING.value:
+                        continue
+                    results[self._settle(session, row, now)] += 1
+            except Exception:
+                log.exception("reconcile: outbox row %s failed", row_id)
+                results["error"] += 1
+        if results:
+            log.warning("reconciled outbox rows left in sending", extra={"results": dict(results)})
+        return results
+
+    def _settle(self, session: Session, row: OutboxItem, retry_at: datetime) -> str:
+        now = self.container.clock.now()
+        message = _gate_message(session, row)
+        if message is None:
+            # Nothing recorded: the channel was never called. Safe to queue again (or give up after max attempts).
+            if row.attempts >= self.config.dispatch.max_attempts:
+                return _set(row, OutboxStatus.FAILED, "gate_error: attempts exhausted", now)
+            row.not_before = retry_at
+            row.claimed_by = row.claimed_at = None
+            return _set(row, OutboxStatus.QUEUED, "requeued: no message was recorded", now)
+        row.message_id = message.id
+        status = message.status
+        if status == MessageStatus.SENDING.value and message.provider_message_id:
+            status = self._ask_provider(message)
+        if status in (MessageStatus.SENT.value, MessageStatus.DELIVERED.value):
+            session.flush()
+            _count_touch(session, row.id, now)
+            return _set(row, OutboxStatus.SENT, None, now)
+        if status == MessageStatus.BLOCKED.value:
+            return _set(row, OutboxStatus.BLOCKED, "blocked (reconciled)", now)
+        if status == MessageStatus.DEFERRED.value:
+            row.not_before = _defer_until(session, message) or now + timedelta(minutes=15)
+            return _set(row, OutboxStatus.DEFERRED, "deferred (reconciled)", now)
+        if status == MessageStatus.FAILED.value:
+            return _set(row, OutboxStatus.FAILED, message.error_code or "failed (reconciled)", now)
+        # The send may or may not have happened: a person decides. Never a blind resend.
+        message.status = MessageStatus.REVIEW.value
+        return _set(row, OutboxStatus.REVIEW, "outcome unknown after a crash", now)
+
+    def _ask_provider(self, message: Message) -> str:
+        adapter = self.container.extras.get("channels", {}).get(Channel(message.channel))
+        answer = None
+        if adapter is not None and message.provider_message_id:
+            try:
+                answer = adapter.lookup(message.provider_message_id)
+            except Exception:
+                log.exception("reconcile: provider lookup for message %s failed", message.id)
+        if answer in _PROVIDER_SENT:
+            message.status = MessageStatus.SENT.value
+            message.sent_at = message.sent_at or self.container.clock.now()
+        elif answer in _PROVIDER_FAILED:
+            message.status = MessageStatus.FAILED.value
+            message.error_code = message.error_code or f"provider:{answer}"
+        return message.status
+
+
+def _gate_message(session: Session, row: OutboxItem) -> Message | None:
+    """The message the gate recorded for this row: linked by id, or else the scheduler's message to this
+    cardholder with this template on this channel since the row was claimed (only this row could have made it)."""
+    if row.message_id is not None:
+        return session.get(Message, row.message_id, with_for_update=True)
+    since = (row.claimed_at or row.updated_at) - _CLOCK_SKEW
+    return session.scalars(
+        select(Message)
+        .where(
+            Message.cardholder_id == row.cardholder_id,
+            Message.direction == Direction.OUTBOUND.value,
+            Message.template_id == row.template_id,
+            Message.channel == row.channel,
+            Message.author == "scheduler",
+            Message.created_at >= since,
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
+
+
+def _defer_until(session: Session, message: Message) -> datetime | None:
+    if message.decision_id is None:
+        return None
+    return session.scalar(select(ComplianceDecision.defer_until).where(ComplianceDecision.id == message.decision_id))
+
+
+def _count_touch(session: Session, row_id: int, now: datetime) -> None:
+    """A reminder went out: the cadence counts it (last reminder, touches in this stage)."""
+    purpose, account_id = session.execute(
+        select(OutboxItem.purpose, OutboxItem.account_id).where(OutboxItem.id == row_id)
+    ).one()
+    if purpose == MessagePurpose.REMINDER.value and account_id is not None:
+        session.execute(
+            update(Account)
+            .where(Account.id == account_id)
+            .values(last_reminder_at=now, touches_in_stage=Account.touches_in_stage + 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _set(row: OutboxItem, status: OutboxStatus, error: str | None, now: datetime) -> str:
+    row.status = status.value
+    row.last_error = error
+    row.updated_at = now
+    return status.value

@@ -1,0 +1,107 @@
+"""Recording what an officer agreed or learned: promise, plan, dispute, do-not-contact, or closed.
+
+Each outcome resolves the open escalation and writes the state change the rest of Accord acts on (the scheduler
+follows up promises and installments; do-not-contact and disputes stop the gate from sending).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from core.enums import ConversationState, DoNotContact, EscalationStatus, PromiseStatus
+from storage.tables import Account, Cardholder, Conversation, Escalation, Promise
+from web.console.desk.plans import PlanError, accept
+
+OUTCOMES = ("promise", "plan", "dispute_opened", "do_not_contact", "closed")
+
+
+class OutcomeError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class OutcomeForm:
+    kind: str
+    account_id: int | None = None
+    amount_minor: int | None = None
+    promised_date: date | None = None
+    plan_id: int | None = None
+    dnc_reason: str | None = None
+    note: str | None = None
+
+
+def record_outcome(s: Session, conv: Conversation, form: OutcomeForm, username: str, now: datetime,
+                   local_today: date) -> dict[str, object]:
+    """Apply one outcome; returns what the audit event should say about it."""
+    if form.kind not in OUTCOMES:
+        raise OutcomeError(f"unknown outcome {form.kind!r}; choose one of {', '.join(OUTCOMES)}")
+    holder = s.get(Cardholder, conv.cardholder_id)
+    assert holder is not None
+    accounts = {a.id: a for a in holder.accounts}
+    account = accounts.get(form.account_id or 0) or (next(iter(accounts.values())) if accounts else None)
+    detail: dict[str, object] = {"outcome": form.kind}
+    if form.kind == "promise":
+        if account is None or not form.amount_minor or form.amount_minor <= 0 or form.promised_date is None:
+            raise OutcomeError("a promise needs an account, a positive amount and a date")
+        if form.promised_date < local_today:
+            raise OutcomeError(f"the promised date {form.promised_date} is in the past")
+        promise = Promise(account_id=account.id, conversation_id=conv.id, amount_minor=form.amount_minor,
+                          promised_date=form.promised_date, status=PromiseStatus.OPEN,
+                          recorded_by=f"officer:{username}", created_at=now)
+        s.add(promise)
+        s.flush()
+        detail.update(promise_id=promise.id, amount_minor=form.amount_minor, date=str(form.promised_date))
+    elif form.kind == "plan":
+        if form.plan_id is None:
+            raise OutcomeError("choose the proposed plan the cardholder accepted")
+        try:
+            plan = accept(s, form.plan_id, list(accounts), first_due=local_today + relativedelta(months=1), now=now)
+        except PlanError as exc:
+            raise OutcomeError(str(exc)) from exc
+        _pause(accounts.get(plan.account_id), "plan_active")
+        detail.update(plan_id=plan.id)
+    elif form.kind == "dispute_opened":
+        _pause(account, "dispute")
+        holder.do_not_contact, holder.do_not_contact_at = DoNotContact.DISPUTE, now
+        detail.update(account_id=account.id if account else None)
+    elif form.kind == "do_not_contact":
+        try:
+            reason = DoNotContact(form.dnc_reason or "")
+        except ValueError as exc:
+            raise OutcomeError(f"do-not-contact needs a reason: {', '.join(d.value for d in DoNotContact)}") from exc
+        holder.do_not_contact, holder.do_not_contact_at = reason, now
+        detail.update(reason=reason.value)
+    if form.kind in ("do_not_contact", "closed"):
+        conv.state, conv.held_by = ConversationState.CLOSED, None
+    resolve_escalations(s, conv.id, form.kind, form.note, now)
+    return detail
+
+
+def _pause(account: Account | None, reason: str) -> None:
+    if account is not None:
+        account.reminders_paused_reason = reason
+
+
+def resolve_escalations(s: Session, conversation_id: int, outcome: str, note: str | None, now: datetime) -> None:
+    s.execute(
+        update(Escalation)
+        .where(Escalation.conversation_id == conversation_id,
+               Escalation.status.in_([EscalationStatus.OPEN, EscalationStatus.CLAIMED]))
+        .values(status=EscalationStatus.RESOLVED, resolved_at=now, outcome=outcome, note=note)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_first_reply(s: Session, conversation_id: int, now: datetime) -> None:
+    s.execute(
+        update(Escalation)
+        .where(Escalation.conversation_id == conversation_id, Escalation.first_reply_at.is_(None),
+               Escalation.status == EscalationStatus.CLAIMED)
+        .values(first_reply_at=now)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,83 @@
+"""Request and response bodies of the internal API (Rasa actions -> Accord)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from accord.dialogue.party import TurnOutcome
+
+SlotName = Literal["card_last4", "birth_year", "hardship_reason", "affordable_amount", "promise_date",
+                   "promise_amount"]
+HandoffReason = Literal["ask_human", "attorney", "bankruptcy", "complaint", "distress", "dispute", "already_paid",
+                        "wrong_number", "third_party", "opt_out"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Reply(Strict):
+    template_id: str
+    params: dict[str, Any] = {}
+
+
+class StepResult(Strict):
+    """What an action does next: say these templates, mirror these slots, pause the bot or not."""
+
+    replies: list[Reply] = []
+    slots: dict[str, Any] = {}
+    pause: bool = False
+    data: dict[str, Any] = {}
+
+    @classmethod
+    def of(cls, outcome: TurnOutcome) -> StepResult:
+        return cls(replies=[Reply(**r) for r in outcome.replies], slots=outcome.slots, pause=outcome.pause,
+                   data=outcome.data)
+
+
+class Context(Strict):
+    conversation_id: int
+    language: str
+    state: str
+    verified: bool
+    verification_locked: bool
+    third_party: bool
+    channel: str
+    # Only when verified: the account's stage. Nothing else about the debt leaves before verification.
+    stage: str | None = None
+
+
+class ParseIn(Strict):
+    slot: SlotName
+    text: str = Field(max_length=2000)
+
+
+class VerifyIn(Strict):
+    card_last4: str = Field(max_length=200)
+    birth_year: str = Field(max_length=200)
+
+
+class HardshipIn(Strict):
+    hardship_type: str | None = Field(default=None, max_length=64)
+    reason: str | None = Field(default=None, max_length=2000)
+    affordable: str | None = Field(default=None, max_length=2000)
+
+
+class TextIn(Strict):
+    text: str = Field(default="", max_length=2000)
+
+
+class PromiseIn(Strict):
+    date: str = Field(max_length=32)
+    amount: str = Field(max_length=32)
+
+
+class HandoffIn(Strict):
+    reason: HandoffReason
+    text: str = Field(default="", max_length=2000)
+
+
+class FallbackIn(Strict):
+    in_a_row: int = Field(ge=1, le=100)
