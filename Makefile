@@ -41,7 +41,7 @@ test: $(STAMP) chromium nlu-models
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
-bench: $(STAMP)
+bench: $(STAMP) nlu-models
 	$(BIN)/python -m bench
 
 lint: $(STAMP)

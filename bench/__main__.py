@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 import tempfile
 import traceback
@@ -37,6 +38,7 @@ def main(argv: list[str]) -> int:
         return 2
     results: list[Result] = []
     failed: list[str] = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="accord-bench-") as scratch:
         ctx = BenchContext(workdir=Path(scratch))
         for name in wanted:
@@ -47,6 +49,9 @@ def main(argv: list[str]) -> int:
             except Exception:  # one broken benchmark must not hide the others' figures
                 failed.append(name)
                 console.print(traceback.format_exc(), style="red")
+    # Figures are wall-clock; a busy machine inflates them, so say how busy it was.
+    ctx.notes.append(f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, "
+                     f"on {os.cpu_count()} CPUs")
     _write(results)
     _print(console, results, ctx.notes, failed)
     return 1 if failed else 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import os
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from accord.portfolio.importer import import_file, validate_rows
 from accord.portfolio.reader import read_portfolio
 from accord.settings import PROJECT_ROOT, Settings
 from accord.stage_config import load_stages
-from bench.common import BenchContext, PeakMemory, Result, timer
+from bench.common import BenchContext, PeakMemory, Result, Timer, timer
 from core.clock import FixedClock
 from core.delinquency import assess
 from storage.db import make_engine, migrate
@@ -38,30 +40,37 @@ def run(ctx: BenchContext) -> list[Result]:
     write_portfolio(path, ROWS)
     label = f"{ROWS // 1000}k"
     results = []
-    with ctx.postgres_database() as url:
-        migrate(url)
-        seconds, again, peak = _import_twice(url, path)
-    with ctx.postgres_database() as url:
-        migrate(url)
-        baseline = _raw_load(url, path)
-    results += [
-        Result(f"import_{label}_s", seconds, "s", baseline),
-        Result(f"reimport_{label}_unchanged_s", again, "s", baseline),
-        Result(f"import_{label}_peak_rss_mb", peak, "MB"),
-    ]
-    url = ctx.sqlite_url("import")
-    migrate(url)
-    seconds, again, _ = _import_twice(url, path)
-    sqlite_baseline_url = ctx.sqlite_url("baseline")
-    migrate(sqlite_baseline_url)
-    results.append(Result(f"import_{label}_sqlite_s", seconds, "s", _raw_load(sqlite_baseline_url, path)))
-    results.append(Result(f"reimport_{label}_unchanged_sqlite_s", again, "s", results[-1].baseline))
+    for backend in ("postgres", "sqlite"):
+        suffix = "" if backend == "postgres" else "_sqlite"
+        with _database(ctx, backend) as url:
+            first, again, peak = _import_twice(url, path)
+        with _database(ctx, backend) as url:
+            raw = _raw_load(url, path)
+        results += [
+            Result(f"import_{label}{suffix}_s", first.seconds, "s", raw.seconds),
+            Result(f"import_{label}{suffix}_cpu_s", first.cpu_seconds, "s", raw.cpu_seconds),
+            Result(f"reimport_{label}_unchanged{suffix}_s", again.seconds, "s", raw.seconds),
+        ]
+        if backend == "postgres":
+            results.append(Result(f"import_{label}_peak_rss_mb", peak, "MB"))
     ctx.notes.append(f"import: {ROWS} rows, {path.stat().st_size / 2**20:.1f} MB CSV; baseline = raw bulk "
                      "load of the same records (COPY on PostgreSQL, executemany on SQLite)")
     return results
 
 
-def _import_twice(url: str, path: Path) -> tuple[float, float, float]:
+@contextmanager
+def _database(ctx: BenchContext, backend: str) -> Iterator[str]:
+    if backend == "sqlite":
+        url = ctx.sqlite_url("import")
+        migrate(url)
+        yield url
+        return
+    with ctx.postgres_database() as url:
+        migrate(url)
+        yield url
+
+
+def _import_twice(url: str, path: Path) -> tuple[Timer, Timer, float]:
     settings = Settings(accord_env="test", database_url=url, _env_file=None)  # type: ignore[call-arg]
     container = bootstrap(settings, clock=FixedClock(NOW))
     try:
@@ -71,7 +80,7 @@ def _import_twice(url: str, path: Path) -> tuple[float, float, float]:
         with timer() as second:
             report = import_file(container, path)
         assert report.unchanged == ROWS, report
-        return first.seconds, second.seconds, memory.peak_mb
+        return first, second, memory.peak_mb
     finally:
         container.close()
 
@@ -160,7 +169,7 @@ def _complete(model: Any, record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def _raw_load(url: str, path: Path) -> float:
+def _raw_load(url: str, path: Path) -> Timer:
     tables = _records(path)
     engine = make_engine(url)
     postgres = engine.dialect.name == "postgresql"
@@ -182,7 +191,7 @@ def _raw_load(url: str, path: Path) -> float:
                     marks = ", ".join("?" for _ in columns)
                     cursor.executemany(f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})", values)
             connection.commit()
-        return elapsed.seconds
+        return elapsed
     finally:
         connection.close()
         engine.dispose()

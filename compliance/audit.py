@@ -16,12 +16,12 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,7 +30,7 @@ from storage.tables import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
 HEAD_ID = 1
-_HEAD = AuditHead.__table__
+_HEAD = cast(Table, AuditHead.__table__)
 
 
 def _plain(value: Any) -> Any:
@@ -163,7 +163,3 @@ def verify(session: Session) -> VerifyResult:
 
 def _broken(count: int, problem: str, row: AuditEvent) -> VerifyResult:
     return VerifyResult(False, count, row.seq, row.hash, problem, record_id=row.id, seq=row.seq)
-
-
-def utc_now_of(clock: Clock) -> datetime:  # pragma: no cover - convenience for services without a clock field
-    return clock.now().astimezone(UTC)

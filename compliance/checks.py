@@ -15,7 +15,7 @@ from compliance.facts import Facts
 from compliance.hours import blackout_reason, in_hours
 from compliance.packs import Pack
 from compliance.reasons import Reason
-from core.enums import Channel, DoNotContact, MessagePurpose, Stage
+from core.enums import DoNotContact, MessagePurpose, Stage
 
 
 @dataclass(frozen=True)
@@ -210,7 +210,3 @@ def check_frequency(ctx: Context) -> tuple[Check, dict[str, object], bool]:
         return ctx.failed("frequency_cap", f"{Reason.FREQUENCY_CAP}:{first}", "; ".join(over)), counters, counted
     summary = ", ".join(f"{n} {c['count']}/{c['max']}" for n, c in caps.items())  # type: ignore[index]
     return ctx.passed("frequency_cap", f"{why}; {summary}"), counters, counted
-
-
-def channel_of(ctx: Context) -> Channel:
-    return ctx.request.channel

@@ -123,9 +123,8 @@ def mark_verified(session: Session, *, conversation_id: int | None = None, conta
         if not point.verified:
             point.verified, point.verified_at, point.updated_at, changed = True, when, when, True
     if changed:
-        audit.append(session, actor, "verification.passed",
-                     "conversation" if conversation_id is not None else "contact_point",
-                     conversation_id if conversation_id is not None else contact_point_id,
+        subject = ("conversation", conversation_id) if conversation_id is not None else ("contact_point", contact_point_id)
+        audit.append(session, actor, "verification.passed", subject[0], str(subject[1]),
                      {"conversation_id": conversation_id, "contact_point_id": contact_point_id, "method": method},
                      at=when)
     return changed

@@ -5,7 +5,6 @@ The text checked here is the exact text that would leave, after the pack's eleme
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -189,7 +188,3 @@ def _length(ctx: Context, text: str) -> Check:
     if len(text) > limits.telegram.max_chars:
         return ctx.failed("length", Reason.TOO_LONG, detail)
     return ctx.passed("length", detail)
-
-
-def params_preview(params: Mapping[str, Any]) -> dict[str, str]:  # pragma: no cover - debugging aid
-    return {k: str(v) for k, v in params.items()}

@@ -16,10 +16,10 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -39,10 +39,10 @@ from core.clock import Clock
 from core.enums import Channel, DecisionOutcome, Direction, MessageStatus, OptOutMethod
 from core.ports import ChannelAdapter, OutboundText, SendResult, TransientChannelError
 from storage.db import transaction
-from storage.tables import ComplianceDecision, ContactLedger, Message
+from storage.tables import ComplianceDecision, ContactLedger, Message, OutboxItem
 
 log = structlog.get_logger("accord.gate")
-_LEDGER = ContactLedger.__table__
+_LEDGER = cast(Table, ContactLedger.__table__)
 STATUS_OF = {DecisionOutcome.ALLOW: MessageStatus.SENDING, DecisionOutcome.DEFER: MessageStatus.DEFERRED,
              DecisionOutcome.BLOCK: MessageStatus.BLOCKED}
 
@@ -156,6 +156,10 @@ class ComplianceGate:
         )
         session.add(message)
         session.flush()
+        if request.outbox_id is not None:
+            # The outbox row learns its message in this same transaction: a dispatcher that dies after the commit
+            # leaves a row the reconciler settles exactly (provider lookup or review), never a blind resend.
+            session.execute(update(OutboxItem).where(OutboxItem.id == request.outbox_id).values(message_id=message.id))
         if decision.allowed:
             values: dict[str, Any] = {"last_contact_at": now, "contacts_total": _LEDGER.c.contacts_total + 1}
             if evaluation.first_disclosure:

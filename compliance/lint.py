@@ -75,12 +75,14 @@ class Linter:
         self.version = spec.version
         self.categories = spec.categories
         self._patterns: dict[str, list[tuple[str, str, re.Pattern[str]]]] = {lang: [] for lang in LANGUAGES}
+        # One alternation per category and language: the gate lints every message, so one search per category.
         for category in spec.categories:
             for language in LANGUAGES:
-                for pattern in getattr(category, language):
-                    self._patterns[language].append((category.id, category.label, _compile(pattern, language)))
+                combined = "|".join(f"(?:{pattern})" for pattern in getattr(category, language))
+                self._patterns[language].append((category.id, category.label, _compile(combined, language)))
         self._limited = {
-            language: [_compile(p, language) for p in patterns] for language, patterns in spec.limited_content.items()
+            language: [_compile("|".join(f"(?:{p})" for p in patterns), language)]
+            for language, patterns in spec.limited_content.items()
         }
 
     def lint(self, text: str, language: str) -> list[Finding]:

@@ -7,6 +7,7 @@ lists and scalars replaced whole. Errors name the file, the key path and the rea
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import time
 from pathlib import Path
 from typing import Any, Literal
@@ -208,7 +209,7 @@ class PackRegistry:
     def get(self, jurisdiction: str) -> Pack | None:
         return self._packs.get(jurisdiction)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Pack]:
         return iter(self._packs.values())
 
     def policy_versions(self) -> dict[str, str]:

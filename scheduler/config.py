@@ -90,6 +90,7 @@ class DispatchPolicy(_Strict):
     lease_timeout_s: float = Field(gt=0)
     idle_sleep_s: float = Field(ge=0)
     wake_deferred_every_s: float = Field(ge=0)
+    reconcile_every_s: float = Field(ge=0)
     max_attempts: int = Field(ge=1)
     backoff: BackoffModel
 

@@ -74,6 +74,7 @@ class Dispatcher:
         self.reconciler = Reconciler(container, self.config)
         self._sleep, self._random = sleep, unit_random
         self._last_wake: datetime | None = None
+        self._last_reconcile: datetime | None = None
 
     # -- loops -------------------------------------------------------------------------------------------------
 
@@ -101,6 +102,10 @@ class Dispatcher:
     def run_batch(self) -> DispatchReport:
         now = self.container.clock.now()
         self._wake(now)
+        if _due(self._last_reconcile, now, self.config.dispatch.reconcile_every_s):
+            # Every worker settles rows a dead worker left behind, so no single process is needed for it.
+            self.reconciler.reconcile_stale(now)
+            self._last_reconcile = now
         rows = claim(self.container.engine, self.worker_id, self.config.dispatch.claim_batch, now)
         report = DispatchReport(claimed=len(rows))
         if not rows:
@@ -171,11 +176,14 @@ class Dispatcher:
         return getattr(adapter, "name", "sandbox")
 
     def _wake(self, now: datetime) -> None:
-        # Measured on the injected clock, so a simulated day wakes deferred rows as a real one would.
-        last, every = self._last_wake, self.config.dispatch.wake_deferred_every_s
-        if last is None or now < last or (now - last).total_seconds() >= every:
+        if _due(self._last_wake, now, self.config.dispatch.wake_deferred_every_s):
             wake_deferred(self.container.engine, now)
             self._last_wake = now
+
+
+def _due(last: datetime | None, now: datetime, every_s: float) -> bool:
+    """Measured on the injected clock, so a simulated day wakes and reconciles as a real one would."""
+    return last is None or now < last or (now - last).total_seconds() >= every_s
 
 
 def _request(row: ClaimedRow) -> SendRequest:

@@ -80,19 +80,21 @@ def build_scheduler(container: Container, scheduler: BaseScheduler | None = None
 
 
 def register_jobs(scheduler: BaseScheduler, container: Container) -> None:
-    """Add each configured job, keeping a stored job (and its next run time) when its trigger is unchanged, so a
-    restart catches up on a run it missed instead of silently skipping it. Call after `scheduler.start(paused=True)`."""
+    """Add each configured job before the scheduler starts. A stored job whose trigger is unchanged is left as
+    stored, with its next run time, so a restart catches up on a run it missed instead of skipping it."""
     config = scheduler_config(container)
+    store = SQLAlchemyJobStore(engine=container.engine, tablename=SCHEDULER_JOBS_TABLE)
+    store.start(scheduler, "default")  # only to read what is stored (creates the table if it is missing)
+    stored = {job.id: job for job in store.get_all_jobs()}
     for name in JOBS:
         timing: JobTiming = getattr(config.jobs, name)
         trigger = _trigger(timing)
-        existing = scheduler.get_job(name)
+        existing = stored.get(name)
         if existing is not None and str(existing.trigger) == str(trigger):
             continue
         scheduler.add_job(f"scheduler.jobs:{name}_job", trigger, id=name, name=name, replace_existing=True)
-    for job in scheduler.get_jobs():
-        if job.id not in JOBS:
-            job.remove()  # a job this version no longer has
+    for job_id in set(stored) - set(JOBS):
+        store.remove_job(job_id)  # a job this version no longer has
 
 
 def request_stop() -> None:

@@ -1,8 +1,8 @@
 """Finishing outbox rows, and reconciling rows a crashed or hung dispatcher left in `sending`.
 
 A row in `sending` past its lease is never simply sent again. What the gate recorded decides:
-- no message row: the gate never reached the channel (it records the message before it calls the adapter),
-  so the row goes back to the queue;
+- no message linked: the gate never reached the channel (it records the message and links it to the outbox row
+  in one transaction before it calls the adapter), so the row goes back to the queue;
 - a message already sent, blocked, deferred or failed: the outbox row catches up with it;
 - a message with a provider id but no final status: the provider is asked (adapter.lookup);
 - anything else (the send may or may not have happened): the message and the row are flagged for review.
@@ -96,6 +96,8 @@ class Reconciler:
     def _settle(self, session: Session, row: OutboxItem, retry_at: datetime) -> str:
         now = self.container.clock.now()
         message = _gate_message(session, row)
+        if message is None and _unlinked_message_since(session, row):
+            return _set(row, OutboxStatus.REVIEW, "no linked message, but the cardholder was messaged since", now)
         if message is None:
             # Nothing recorded: the channel was never called. Safe to queue again (or give up after max attempts).
             if row.attempts >= self.config.dispatch.max_attempts:
@@ -140,25 +142,23 @@ class Reconciler:
 
 
 def _gate_message(session: Session, row: OutboxItem) -> Message | None:
-    """The message the gate recorded for this row: linked by id, or else the scheduler's message to this
-    cardholder with this template on this channel since the row was claimed (only this row could have made it)."""
-    if row.message_id is not None:
-        return session.get(Message, row.message_id, with_for_update=True)
+    """The message the gate recorded for this row: the gate links it (outbox.message_id) in the same transaction
+    as its decision, so no link means the gate never decided and the channel was never called."""
+    if row.message_id is None:
+        return None
+    return session.get(Message, row.message_id, with_for_update=True)
+
+
+def _unlinked_message_since(session: Session, row: OutboxItem) -> bool:
+    """Belt and braces for a row without a link: did the scheduler send this cardholder anything on this channel
+    since the claim? If so the row is not requeued but reviewed (a person checks; nothing is sent twice)."""
     since = (row.claimed_at or row.updated_at) - _CLOCK_SKEW
-    return session.scalars(
-        select(Message)
-        .where(
-            Message.cardholder_id == row.cardholder_id,
-            Message.direction == Direction.OUTBOUND.value,
-            Message.template_id == row.template_id,
-            Message.channel == row.channel,
-            Message.author == "scheduler",
-            Message.created_at >= since,
-        )
-        .order_by(Message.id.desc())
+    return session.scalar(
+        select(Message.id)
+        .where(Message.cardholder_id == row.cardholder_id, Message.direction == Direction.OUTBOUND.value,
+               Message.channel == row.channel, Message.author == "scheduler", Message.created_at >= since)
         .limit(1)
-        .with_for_update()
-    ).first()
+    ) is not None
 
 
 def _defer_until(session: Session, message: Message) -> datetime | None:

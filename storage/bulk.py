@@ -46,8 +46,17 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
             # SQLAlchemy writes the statement; only the per-value conversion is done here, in bulk.
             compiled = insert(table).compile(dialect=session.get_bind().dialect, column_keys=columns)
             order = [columns.index(name) for name in compiled.positiontup or ()]
-            values = ([_sqlite(v) for v in _values(row, keys, defaults, json_columns, json.dumps)] for row in rows)
-            cursor.executemany(str(compiled), [[value[i] for i in order] for value in values])
+            as_text: dict[Any, Any] = {}  # most timestamps in a load are the same instant: convert each once
+
+            def text(value: Any) -> Any:
+                if not isinstance(value, date):
+                    return value
+                if value not in as_text:
+                    as_text[value] = _sqlite(value)
+                return as_text[value]
+
+            values = (_values(row, keys, defaults, json_columns, json.dumps) for row in rows)
+            cursor.executemany(str(compiled), [[text(value[i]) for i in order] for value in values])
     finally:
         cursor.close()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from compliance.audit import AuditLog
 from compliance.contract import SendRequest
 from compliance.gate import ComplianceGate
-from compliance.wiring import load_compliance
+from compliance.wiring import ComplianceConfig, load_compliance
 from core.clock import Clock
 from core.enums import Channel, MessagePurpose
 from storage.db import transaction
@@ -71,9 +72,14 @@ def add_conversation(factory: sessionmaker[Session], at: datetime, holder: Holde
         return conv.id
 
 
+@lru_cache(maxsize=1)
+def compliance_config() -> ComplianceConfig:
+    return load_compliance(CONFIG_DIR)
+
+
 def make_gate(factory: sessionmaker[Session], clock: Clock,
               channels: dict[Channel, RecordingChannel] | None = None) -> tuple[ComplianceGate, dict[Channel, RecordingChannel]]:
-    config = load_compliance(CONFIG_DIR)
+    config = compliance_config()
     channels = channels if channels is not None else recording_channels()
     gate = ComplianceGate(factory, clock, config.packs, config.catalog, channels, AuditLog(clock))
     return gate, channels

@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from accord.bootstrap import Container
+from accord.metrics import metrics_for
 
 log = structlog.get_logger("accord.web")
 
@@ -62,9 +63,17 @@ def _optional_module(name: str) -> object | None:
 
 
 async def _log_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """One line per request: method, path (never the query string, which can carry names), status, time."""
+    """One line per request: method, path (never the query string, which can carry names), status, time.
+    Every provider webhook's latency is recorded here, so a new webhook route is measured without extra code."""
     started = time.perf_counter()
     response = await call_next(request)
+    if request.url.path.startswith("/webhooks/"):
+        route = request.scope.get("route")
+        # The route's template, not the raw path: a scanner's random URLs must not create new label values.
+        endpoint = getattr(route, "path", None) or "unmatched"
+        metrics_for(request.app.state.container).webhook_latency.labels(endpoint=endpoint).observe(
+            time.perf_counter() - started
+        )
     if request.url.path not in ("/healthz", "/metrics") and not request.url.path.startswith("/static/"):
         log.info(
             "http.request",

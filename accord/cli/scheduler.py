@@ -18,11 +18,12 @@ from accord.cli.common import NOW_HELP, app_container
 def scheduler() -> None:
     """Run THE scheduler process (one per deployment): staging, sweep, follow-ups, dispatch and reconciliation
     jobs, persisted in the database. Stops cleanly on Ctrl-C or SIGTERM."""
+    from apscheduler.events import EVENT_SCHEDULER_STARTED
+
     from scheduler.jobs import build_scheduler, register_jobs, request_stop
 
     with app_container() as container:
         sched = build_scheduler(container)
-        sched.start(paused=True)
         register_jobs(sched, container)
 
         def stop(signum: int, _frame: FrameType | None) -> None:
@@ -31,10 +32,14 @@ def scheduler() -> None:
             sched.shutdown(wait=True)
 
         _on_signals(stop)
-        for job in sched.get_jobs():
-            typer.echo(f"scheduler: job {job.id:<10} next run {job.next_run_time}")
-        sched.resume()  # BlockingScheduler: blocks here until shutdown
+        sched.add_listener(lambda _event: _announce(sched), EVENT_SCHEDULER_STARTED)
+        sched.start()  # BlockingScheduler: runs the jobs in this process until shutdown
         typer.echo("scheduler: stopped")
+
+
+def _announce(sched: Any) -> None:
+    for job in sched.get_jobs():
+        typer.echo(f"scheduler: job {job.id:<10} next run {job.next_run_time}")
 
 
 def dispatch(

@@ -26,7 +26,9 @@ _MONTHS_AFTER = re.compile(r"^\s*(?:个月|個月|期|months?\b|mos?\b)", re.IGN
 _MONTH_NAME_AFTER = re.compile(r"^\s*月")  # 12月: a calendar month, not an amount
 _DAY_AFTER = re.compile(r"^\s*(?:号|號|日|st\b|nd\b|rd\b|th\b)", re.IGNORECASE)
 _YEAR_AFTER = re.compile(r"^\s*年")
-_MONTH_BEFORE = re.compile(r"(?:月|jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s*$", re.IGNORECASE)
+# "12月3号" or "December 3": the number is a day. 每月 (per month) is not a month name.
+_MONTH_BEFORE = re.compile(r"(?:\d\s*月|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?)\s*$",
+                           re.IGNORECASE)
 _MONEY_CUE_AFTER = re.compile(r"^\s*(?:元|块|塊|rmb|cny|usd|gbp|dollars?|bucks|pounds?|quid|a month|per month|"
                               r"monthly|each month|every month|/month|/mo)", re.IGNORECASE)
 _MONEY_CUE_BEFORE = re.compile(r"(?:[$£¥￥]|rmb|cny|usd|gbp|每月|每个月|一个月|月还|月供)\s*$", re.IGNORECASE)

@@ -93,7 +93,7 @@ def _option_template(option: PlanOption, prefix: str) -> str:
 
 def offer(
     session: Session, party: Party, cfg: NegotiationFile, *, now: datetime, hardship_type: str | None,
-    reason_text: str | None, affordable_text: str | None,
+    reason_text: str | None, affordable_text: str | None, affordable_minor: int | None = None,
 ) -> TurnOutcome:
     if not party.verified:
         return TurnOutcome(slots={"verified": False}).say("verify.required")
@@ -104,7 +104,9 @@ def offer(
     if policy.needs_officer(account.balance_minor, account.currency):
         return hand_over(session, party, EscalationReason.BALANCE_THRESHOLD, now=now,
                          detail={"hardship_type": hardship_reason(hardship_type)})
-    affordable = extract_amount(affordable_text or "", party.language, account.currency)
+    affordable = affordable_minor
+    if affordable is None:
+        affordable = extract_amount(affordable_text or "", party.language, account.currency)
     reason = hardship_reason(hardship_type)
     options = propose(policy, balance_minor=account.balance_minor, currency=account.currency, stage=account.stage,
                       reason=reason, affordable_monthly_minor=affordable)

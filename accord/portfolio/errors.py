@@ -25,10 +25,12 @@ class ImportRejected(Exception):
 
     def __init__(self, errors: list[RowError]) -> None:
         self.errors = sorted(errors, key=lambda e: (e.line, e.column or ""))
-        lines = len({e.line for e in self.errors if e.line})
-        summary = f"{lines} bad row(s)" if lines else "the file cannot be read"
-        super().__init__(f"{summary}, {len(self.errors)} problem(s); nothing was imported")
+        rows = len(self.bad_lines)
+        summary = f"{rows} bad row(s), {len(self.errors)} problem(s)" if rows else (
+            f"{len(self.errors)} problem(s) with the file")
+        super().__init__(f"{summary}; nothing was imported")
 
     @property
     def bad_lines(self) -> list[int]:
-        return sorted({e.line for e in self.errors if e.line})
+        """Data rows with problems (line 1 is the header, 0 the file as a whole)."""
+        return sorted({e.line for e in self.errors if e.line > 1})

@@ -67,7 +67,8 @@ class ValidatePromiseForm(FormValidationAction):
                                     domain: dict) -> dict[str, Any]:
         if isinstance(value, str) and len(value) == 10 and value[4] == "-":
             return {"promise_date": value}  # already an ISO date from Accord
-        return parse_slot(dispatcher, tracker, "promise_date", value)
+        # When the form starts from the promise itself, a missing date is simply asked for, not complained about.
+        return parse_slot(dispatcher, tracker, "promise_date", value, quiet=_activating(tracker))
 
     async def validate_promise_amount(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                       domain: dict) -> dict[str, Any]:
@@ -97,16 +98,13 @@ class ActionOfferPlan(Action):
         return "action_offer_plan"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        amount = tracker.get_slot("affordable_amount")
         return step(dispatcher, tracker, "hardship", {
             "hardship_type": tracker.get_slot("hardship_type"),
             "reason": tracker.get_slot("hardship_reason"),
-            # Accord re-reads the amount from the cardholder's words; the slot holds minor units once read.
-            "affordable": _amount_text(tracker.get_slot("affordable_amount")),
+            # The form slot holds what Accord already read from the cardholder's words: integer minor units.
+            "affordable_minor": int(amount) if isinstance(amount, str) and amount.isdigit() else None,
         })
-
-
-def _amount_text(value: Any) -> str | None:
-    return None if value is None else str(value)
 
 
 class ActionSelectPlan(Action):

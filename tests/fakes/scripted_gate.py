@@ -11,13 +11,14 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from compliance.contract import Decision, DeliveryOutcome, SendRequest
 from core.clock import Clock
 from core.enums import DecisionOutcome, Direction
 from storage.db import transaction
-from storage.tables import Message
+from storage.tables import Message, OutboxItem
 
 
 @dataclass
@@ -61,5 +62,8 @@ class ScriptedGate:
             session.add(message)
             session.flush()
             message_id = message.id
+            if request.outbox_id is not None:  # linked in the same transaction, as the real gate does
+                session.execute(update(OutboxItem).where(OutboxItem.id == request.outbox_id)
+                                .values(message_id=message_id))
         return DeliveryOutcome(decision, message_id, None, answer.status, error=answer.error,
                                retryable=answer.retryable)

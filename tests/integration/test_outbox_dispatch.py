@@ -227,10 +227,13 @@ def test_rows_left_in_sending_are_reconciled_never_blindly_resent(
     (claimed,) = claim(container.engine, "dead-worker", 1, clock.now())
     if message_status is not None:
         with transaction(container.session_factory) as session:
-            session.add(Message(cardholder_id=claimed.cardholder_id, account_id=claimed.account_id,
-                                channel="sms", direction="outbound", status=message_status,
-                                purpose="payment_thanks", author="scheduler", template_id="payment.thanks",
-                                text="t", provider_message_id=provider_id, created_at=clock.now()))
+            message = Message(cardholder_id=claimed.cardholder_id, account_id=claimed.account_id,
+                              channel="sms", direction="outbound", status=message_status,
+                              purpose="payment_thanks", author="scheduler", template_id="payment.thanks",
+                              text="t", provider_message_id=provider_id, created_at=clock.now())
+            session.add(message)
+            session.flush()
+            session.get_one(OutboxItem, row_id).message_id = message.id  # as the gate links it
     reconciler = Reconciler(container, scheduler_config(container))
     assert reconciler.reconcile_stale() == {}  # within the lease: the worker may still be on it
     clock.advance(timedelta(minutes=6))
@@ -251,6 +254,18 @@ def test_a_late_worker_does_not_overwrite_the_reconciled_row(container: Containe
     finished = Reconciler(container, scheduler_config(container)).finish(row_id, "slow-worker",
                                                                          _status("sent"), None)
     assert finished is False and _row(container, row_id).status == "queued"
+
+
+def test_an_unlinked_message_since_the_claim_means_review_not_requeue(container: Container,
+                                                                      clock: FixedClock) -> None:
+    (row_id,) = _queue(container, 1)
+    (claimed,) = claim(container.engine, "dead-worker", 1, clock.now())
+    with transaction(container.session_factory) as session:
+        session.add(Message(cardholder_id=claimed.cardholder_id, channel="sms", direction="outbound",
+                            status="sending", purpose="payment_thanks", author="scheduler", text="t",
+                            created_at=clock.now()))
+    clock.advance(timedelta(minutes=6))
+    assert Reconciler(container, scheduler_config(container)).reconcile_stale() == {"review": 1}
 
 
 def _status(name: str):  # type: ignore[no-untyped-def]

@@ -112,3 +112,10 @@ def test_an_address_owned_by_another_cardholder_rejects_the_whole_file(
     with container.session_factory() as session:
         balances = session.scalars(select(Account.balance_minor).order_by(Account.id)).all()
     assert 100 not in balances  # the good row in the rejected file was not applied either
+
+
+def test_progress_is_reported_for_both_phases(container: Container, tmp_path: Path) -> None:
+    calls: list[tuple[str, int, int]] = []
+    import_file(container, write_csv(tmp_path / "p.csv", portfolio_rows(container.clock.now(), 5)),
+                progress=lambda phase, done, total: calls.append((phase, done, total)))
+    assert calls == [("validate", 5, 5), ("write", 5, 5)]

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+from typer.testing import CliRunner
+
+from accord.cli.main import app as accord_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("accord_run")]
 
@@ -59,6 +62,8 @@ def test_accord_run_serves_then_stops_cleanly_on_sigint(tmp_path: Path) -> None:
         assert wait_for(f"{base}/healthz", process) == 200, log.read_text()
         assert status_of(f"{base}/simulator") == 200
         assert status_of(f"{base}/metrics") == 200
+        health = CliRunner().invoke(accord_cli, ["health", "--url", f"{base}/healthz"])
+        assert health.exit_code == 0 and "healthy" in health.output  # what the container health check runs
         simulator = urllib.request.urlopen(f"{base}/simulator", timeout=5).read().decode()
         assert "DEMO-" in simulator, "the empty database was seeded with the demo portfolio"
         children = parent.children(recursive=True)

@@ -148,3 +148,24 @@ def _samples(text: str, family_name: str) -> dict[tuple[str, ...], float]:
 
 def _label_order(name: str) -> int:
     return {"status": 0, "channel": 0, "purpose": 1, "reason": 1}.get(name, 2)
+
+
+def test_webhook_latency_is_recorded_per_route_template(container: Container) -> None:
+    from fastapi import APIRouter
+
+    router = APIRouter()
+
+    @router.post("/webhooks/test/{kind}")
+    def hook(kind: str) -> dict[str, str]:
+        return {"kind": kind}
+
+    app = create_app(container, modules=OPS)
+    app.include_router(router)
+    with TestClient(app) as client:
+        client.post("/webhooks/test/a")
+        client.post("/webhooks/test/b")
+        client.post("/webhooks/nonsense/123")
+        text = client.get("/metrics").text
+    assert 'accord_webhook_latency_seconds_count{endpoint="/webhooks/test/{kind}"} 2.0' in text
+    assert 'accord_webhook_latency_seconds_count{endpoint="unmatched"} 1.0' in text
+    assert "nonsense" not in text

@@ -73,3 +73,8 @@ def test_month_counts(text: str, lang: str, months: int | None) -> None:
 def test_everything_at_once() -> None:
     found = extract("I can do 300 monthly over 6 months", "en", "USD", MONDAY)
     assert (found.amount_minor, found.months, found.date) == (30_000, 6, None)
+
+
+def test_per_month_is_not_a_calendar_month() -> None:
+    assert extract_amount("每月两千块", "zh", "CNY") == 200_000
+    assert extract_amount("December 3 I pay 70", "en", "USD") == 7_000

@@ -100,3 +100,10 @@ def test_repeated_accounts_phones_and_chats_name_the_first_line(tmp_path: Path) 
         (5, "external_id", "repeats the value on line 2"),
         (6, "phone", "repeats the value on line 3"),
     ]
+
+
+def test_the_summary_counts_bad_rows_not_header_problems(tmp_path: Path) -> None:
+    (tmp_path / "p.csv").write_text("external_id,colour\n", encoding="utf-8")
+    error = rejected(tmp_path / "p.csv")
+    assert str(error) == f"{len(error.errors)} problem(s) with the file; nothing was imported"
+    assert error.bad_lines == []

@@ -109,7 +109,7 @@ def hardship(conversation_id: int, body: HardshipIn, container: ContainerDep) ->
     now, cfg = container.clock.now(), _negotiation(container)
     return _step(container, conversation_id, lambda s, p: plans.offer(
         s, p, cfg, now=now, hardship_type=body.hardship_type, reason_text=body.reason,
-        affordable_text=body.affordable))
+        affordable_text=body.affordable, affordable_minor=body.affordable_minor))
 
 
 @router.post("/plan/select")

@@ -62,7 +62,8 @@ class VerifyIn(Strict):
 class HardshipIn(Strict):
     hardship_type: str | None = Field(default=None, max_length=64)
     reason: str | None = Field(default=None, max_length=2000)
-    affordable: str | None = Field(default=None, max_length=2000)
+    affordable: str | None = Field(default=None, max_length=2000)  # the cardholder's words, read here
+    affordable_minor: int | None = Field(default=None, ge=0)  # or an amount already read (form slot)
 
 
 class TextIn(Strict):

@@ -91,7 +91,7 @@ def test_offer_sends_the_collected_slots(accord: FakeAccord) -> None:
                                "slots": {"plan_stage": "offered"}})
     messages, events = run(ActionOfferPlan(), "hardship_submitted")
     assert accord.requests[-1]["body"] == {"hardship_type": "job_loss", "reason": "I lost my job",
-                                           "affordable": "20000"}
+                                           "affordable_minor": 20000}
     assert templates(messages) == ["plan.offer_intro", "plan.option_installments"]
     assert messages[1]["custom"]["params"] == {"n": 1}
     assert {"event": "slot", "timestamp": None, "name": "plan_stage", "value": "offered"} in events

@@ -7,10 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from accord.bootstrap import Container
+from accord.bootstrap import Container, bootstrap
+from accord.settings import Settings
 from bot import binding
 from core.clock import FixedClock
 from storage.db import transaction
@@ -19,6 +22,7 @@ from tests import builders
 from tests.fakes.gate import AllowingGate
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.integration.channels.support import KEYWORDS, post_telegram, telegram_fixture
+from web import webhooks
 
 CHAT = 5550001234
 PHONE = "+8613800138000"
@@ -250,3 +254,17 @@ def test_a_chat_bound_to_one_cardholder_cannot_be_claimed_by_another(app: Contai
                                    .where(ContactPoint.address == "+8613700137000")).one()
         assert point.cardholder_id == other_id
         assert session.scalars(select(BindingToken.used_at)).one() is None
+
+
+def test_an_empty_configured_secret_accepts_nothing(live_settings: Settings, clock: FixedClock) -> None:
+    blank = live_settings.model_copy(update={"telegram_webhook_secret": SecretStr("")})
+    container = bootstrap(blank, clock=clock)
+    app = FastAPI()
+    app.state.container = container
+    webhooks.mount(app, container)
+    try:
+        with TestClient(app) as client:
+            assert post_telegram(client, text_update("hello"), secret=None).status_code == 403
+            assert post_telegram(client, text_update("hello"), secret="").status_code == 403
+    finally:
+        container.close()

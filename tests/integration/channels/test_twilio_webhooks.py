@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from accord.bootstrap import Container
+from accord.bootstrap import Container, bootstrap
+from accord.settings import Settings
 from core.clock import FixedClock
 from core.enums import Channel
 from storage.db import transaction
@@ -23,6 +26,7 @@ from tests.integration.channels.support import (
     twilio_fixture,
     twilio_signature,
 )
+from web import webhooks
 
 PHONE = "+14155550123"
 SMS = "/webhooks/twilio/sms"
@@ -236,3 +240,18 @@ def test_a_status_for_an_unknown_message_is_acknowledged_and_ignored(app: Contai
     assert post_twilio(client, STATUS, params).status_code == 204
     bad = twilio_fixture("status_failed_21610.txt", ErrorCode="21610; DROP TABLE")
     assert post_twilio(client, STATUS, bad).status_code == 400
+
+
+def test_an_empty_auth_token_never_verifies_anything(live_settings: Settings, clock: FixedClock) -> None:
+    blank = live_settings.model_copy(update={"twilio_auth_token": SecretStr("")})
+    container = bootstrap(blank, clock=clock, channels={})
+    app = FastAPI()
+    app.state.container = container
+    webhooks.mount(app, container)
+    try:
+        with TestClient(app) as client:
+            params = inbound("hello")
+            forged = twilio_signature(SMS, params, token="")
+            assert post_twilio(client, SMS, params, signature=forged).status_code == 404
+    finally:
+        container.close()

@@ -137,7 +137,7 @@ def test_concurrent_appends_get_strictly_increasing_seq(container: Container) ->
             for i in range(25):
                 with transaction(factory) as s:
                     audit.append(s, f"worker:{k}", "test.race", "n", i, {"k": k}, at=T0)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]

@@ -44,7 +44,7 @@ def test_racing_workers_never_exceed_the_cap(container: Container) -> None:
                     status = gate.deliver(reminder(holder)).status
                     with lock:
                         outcomes.append(status)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             engine.dispose()

@@ -1,0 +1,219 @@
+"""The dialogue layer: NLU accuracy on the held-out split, and turn latency through the whole stack.
+
+- nlu_f1_en / nlu_f1_zh: macro-F1 over every intent on nlu/tests/heldout/<lang>.yml, never used in training,
+  from the same servers Accord uses (a FallbackClassifier `nlu_fallback` counts as out_of_scope, which is how
+  the bot treats it). Baseline: the 0.92 target.
+- nlu_critical_recall: recall over both languages on opt_out, attorney, bankruptcy, dispute, distress,
+  ask_human, wrong_number. Baseline: the 0.98 target.
+- turn_p50_ms / turn_p99_ms: one inbound SMS to its replies sent through the sandbox channel (persist, Rasa,
+  actions, internal API, compliance gate, send), 20 conversations at once, each a full hardship-to-plan flow.
+  Baseline: the bare Rasa REST round trip for the same turns at the same concurrency, measured in the same run
+  (it still runs the actions and Accord's internal API, which the turn needs anyway).
+- turn_overhead_ms: p50 turn minus p50 bare Rasa round trip: what Accord's pipeline adds. Target <= 25 ms.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import yaml
+
+from accord.dialogue import rasa_runtime as rt
+from accord.dialogue.live_stack import LiveStack, start_stack
+from bench.common import BenchContext, Result
+from bot.inbound import InboundMessage, pipeline_for
+from core.clock import FixedClock
+from core.enums import Channel
+from storage.db import migrate, transaction
+from storage.tables import Account, Cardholder, ContactPoint, Conversation
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # 18:00 Shanghai, 10:00 London
+CRITICAL = ("opt_out", "attorney", "bankruptcy", "dispute", "distress", "ask_human", "wrong_number")
+CONVERSATIONS = 20
+SCRIPT = {
+    "en": ["hello, I got your text", "who is this", "I lost my job and can't pay", "4242", "1980",
+           "I can afford 1500 a month", "I'll take option 1", "yes", "thank you", "bye"],
+    "zh": ["你好，收到短信了", "你是谁", "我失业了，还不上", "4242", "1980", "每个月能还一千五", "我选第一个", "是的",
+           "谢谢", "再见"],
+}
+
+
+def run(ctx: BenchContext) -> list[Result]:
+    if not rt.models_ready():
+        raise RuntimeError("the Rasa models are missing: run `make nlu-models` first")
+    with ctx.postgres_database("accord_bench_nlu") as url:
+        migrate(url)
+        stack = start_stack(url, FixedClock(NOW), workdir=ctx.workdir)
+        try:
+            results = accuracy(stack, ctx)
+            results += latency(stack, ctx)
+        finally:
+            stack.close()
+    return results
+
+
+def heldout(language: str) -> list[tuple[str, str]]:
+    data = yaml.safe_load((rt.NLU_DIR / "tests" / "heldout" / f"{language}.yml").read_text(encoding="utf-8"))
+    pairs = []
+    for block in data["nlu"]:
+        for line in block["examples"].splitlines():
+            if line.strip().startswith("- "):
+                pairs.append((line.strip()[2:], block["intent"]))
+    return pairs
+
+
+def macro_f1(pairs: list[tuple[str, str]]) -> float:
+    labels = sorted({gold for gold, _ in pairs})
+    scores = []
+    for label in labels:
+        tp = sum(1 for g, p in pairs if g == label and p == label)
+        fp = sum(1 for g, p in pairs if g != label and p == label)
+        fn = sum(1 for g, p in pairs if g == label and p != label)
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        scores.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+    return sum(scores) / len(scores)
+
+
+def accuracy(stack: LiveStack, ctx: BenchContext) -> list[Result]:
+    results = []
+    critical: list[tuple[str, str]] = []
+    with httpx.Client(timeout=30) as client:
+        for language in rt.LANGUAGES:
+            pairs = []
+            for text, gold in heldout(language):
+                response = client.post(f"{stack.rasa.urls[language]}/model/parse", json={"text": text},
+                                       params={"token": stack.rasa.token})
+                predicted = response.json()["intent"]["name"]
+                predicted = "out_of_scope" if predicted == "nlu_fallback" else predicted
+                pairs.append((gold, predicted))
+            wrong = Counter(f"{g}->{p}" for g, p in pairs if g != p)
+            ctx.notes.append(f"nlu {language}: {len(pairs)} held-out examples, "
+                             f"{sum(wrong.values())} wrong: {dict(wrong.most_common(8))}")
+            results.append(Result(f"nlu_f1_{language}", macro_f1(pairs), "macro-F1", baseline=0.92))
+            critical += [(g, p) for g, p in pairs if g in CRITICAL]
+    hits = sum(1 for g, p in critical if g == p)
+    results.append(Result("nlu_critical_recall", hits / len(critical), "recall", baseline=0.98))
+    return results
+
+
+def _seed(stack: LiveStack, prefix: str, with_conversations: bool) -> list[tuple[str, str, int | None]]:
+    """Cardholders for the run, half zh (CN) and half en (UK); optionally a conversation row each."""
+    people = []
+    with transaction(stack.container.session_factory) as session:
+        for n in range(CONVERSATIONS):
+            language = "zh" if n % 2 else "en"
+            jurisdiction, zone, currency = ("CN", "Asia/Shanghai", "CNY") if language == "zh" else \
+                ("UK", "Europe/London", "GBP")
+            holder = Cardholder(external_id=f"{prefix}{n}", full_name="Bench Holder", language=language,
+                                timezone=zone, jurisdiction=jurisdiction, card_last4="4242", birth_year=1980,
+                                created_at=NOW, updated_at=NOW)
+            session.add(holder)
+            session.flush()
+            session.add(Account(external_id=f"A-{prefix}{n}", cardholder_id=holder.id, product="credit_card",
+                                currency=currency, balance_minor=600_000, minimum_due_minor=50_000,
+                                due_date=NOW.date(), days_past_due=40, stage="dpd_30_59", created_at=NOW,
+                                updated_at=NOW))
+            phone = f"+4477{n:08d}" if prefix == "T" else f"+4478{n:08d}"
+            point = ContactPoint(cardholder_id=holder.id, channel="sms", address=phone, preferred=True,
+                                 consent_basis="cardholder_agreement", consent_at=NOW, created_at=NOW,
+                                 updated_at=NOW)
+            session.add(point)
+            session.flush()
+            conversation_id = None
+            if with_conversations:
+                conversation = Conversation(cardholder_id=holder.id, contact_point_id=point.id, channel="sms",
+                                            opened_at=NOW, last_message_at=NOW, cardholder_started=True)
+                session.add(conversation)
+                session.flush()
+                conversation_id = conversation.id
+            people.append((language, phone, conversation_id))
+    return people
+
+
+def _concurrently(work: list[Any]) -> list[float]:
+    timings: list[float] = []
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def worker(fn: Any) -> None:
+        try:
+            local = fn()
+        except BaseException as exc:
+            errors.append(exc)
+            return
+        with lock:
+            timings.extend(local)
+
+    threads = [threading.Thread(target=worker, args=(fn,)) for fn in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return timings
+
+
+def latency(stack: LiveStack, ctx: BenchContext) -> list[Result]:
+    pipeline = pipeline_for(stack.container)
+    counter = iter(range(1_000_000))
+
+    def through_accord(language: str, phone: str) -> Any:
+        def turns() -> list[float]:
+            spent = []
+            for text in SCRIPT[language]:
+                message = InboundMessage(Channel.SMS, phone, text, NOW, f"BENCH{next(counter)}")
+                start = time.perf_counter()
+                result = pipeline.receive(message)
+                spent.append((time.perf_counter() - start) * 1000)
+                if not result.replies:
+                    raise RuntimeError(f"no reply to {text!r}: {result.outcome}")
+            return spent
+        return turns
+
+    def bare_rasa(language: str, conversation_id: int) -> Any:
+        def turns() -> list[float]:
+            spent = []
+            with httpx.Client(timeout=60) as client:
+                for text in SCRIPT[language]:
+                    start = time.perf_counter()
+                    response = client.post(f"{stack.rasa.urls[language]}/webhooks/rest/webhook",
+                                           json={"sender": str(conversation_id), "message": text})
+                    spent.append((time.perf_counter() - start) * 1000)
+                    if response.status_code != 200 or not response.json():
+                        raise RuntimeError(f"bare rasa: no reply to {text!r}")
+            return spent
+        return turns
+
+    # Warm both paths once (model graphs, connection pools) so neither pays first-call costs in the figures.
+    warm = _seed(stack, "W", with_conversations=False)
+    _concurrently([through_accord(lang, phone) for lang, phone, _ in warm[:2]])
+    bare = _concurrently([bare_rasa(lang, cid) for lang, _, cid in _seed(stack, "B", with_conversations=True)])
+    turns = _concurrently([through_accord(lang, phone) for lang, phone, _ in _seed(stack, "T", False)])
+    p50, p99 = _percentile(turns, 50), _percentile(turns, 99)
+    b50, b99 = _percentile(bare, 50), _percentile(bare, 99)
+    ctx.notes.append(f"turns: {len(turns)} through Accord, {len(bare)} bare Rasa, {CONVERSATIONS} at once; "
+                     f"bare Rasa p50 {b50:.0f} ms p99 {b99:.0f} ms")
+    return [
+        Result("turn_p50_ms", p50, "ms", baseline=b50),
+        Result("turn_p99_ms", p99, "ms", baseline=b99),
+        Result("turn_overhead_ms", p50 - b50, "ms", baseline=25.0),
+    ]
+
+
+def _percentile(values: list[float], pct: int) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index] if pct != 50 else statistics.median(ordered)
+
+
+
