@@ -21,7 +21,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,7 @@ from storage.tables import AuditEvent, AuditHead
 GENESIS = "0" * 64
 HEAD_ID = 1
 _HEAD = cast(Table, AuditHead.__table__)
+_EVENTS = cast(Table, AuditEvent.__table__)
 
 
 def _plain(value: Any) -> Any:
@@ -75,12 +76,17 @@ def _hash_of(row: AuditEvent) -> str:
     return record_hash(row.prev_hash, body)
 
 
+# Built once: every decision appends, and building a statement costs more than running it.
+_BUMP = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=_HEAD.c.seq + 1).returning(_HEAD.c.seq, _HEAD.c.hash)
+_SET_HASH = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(hash=bindparam("new_hash"))
+_INSERT = insert(_EVENTS)
+
+
 def _advance_head(session: Session) -> tuple[int, str]:
-    bump = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=_HEAD.c.seq + 1).returning(_HEAD.c.seq, _HEAD.c.hash)
-    row = session.execute(bump).first()
+    row = session.execute(_BUMP).first()
     if row is None:
         _create_head(session)
-        row = session.execute(bump).one()
+        row = session.execute(_BUMP).one()
     return int(row[0]), str(row[1])
 
 
@@ -101,11 +107,11 @@ def append(session: Session, actor: str, kind: str, subject_type: str, subject_i
     seq, prev_hash = _advance_head(session)
     subject = str(subject_id)
     digest = record_hash(prev_hash, canonical(seq, at, actor, kind, subject_type, subject, clean, prev_hash))
-    event = AuditEvent(seq=seq, occurred_at=at, actor=actor, kind=kind, subject_type=subject_type,
-                       subject_id=subject, payload=clean, prev_hash=prev_hash, hash=digest)
-    session.add(event)
-    session.execute(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(hash=digest))
-    return event
+    values = {"seq": seq, "occurred_at": at, "actor": actor, "kind": kind, "subject_type": subject_type,
+              "subject_id": subject, "payload": clean, "prev_hash": prev_hash, "hash": digest}
+    session.execute(_INSERT, values)
+    session.execute(_SET_HASH, {"new_hash": digest})
+    return AuditEvent(**values)
 
 
 class AuditLog:

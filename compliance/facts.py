@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from compliance.contract import SendRequest
@@ -96,30 +97,79 @@ class UnknownCardholder(LookupError):
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class LedgerFacts:
+    contacts_total: int
+    last_contact_at: datetime | None
+    first_disclosure_at: datetime | None
+
+
+# Statements built once with bind parameters: the gate runs these for every message it decides, and building a
+# statement costs more than running it. Plain column selects, not ORM loads, for the same reason.
+_HOLDER = select(Cardholder.id, Cardholder.external_id, Cardholder.jurisdiction, Cardholder.timezone,
+                 Cardholder.language, Cardholder.do_not_contact, Cardholder.do_not_contact_at,
+                 Cardholder.cease_requested_at, Cardholder.vulnerable).where(Cardholder.id == bindparam("id"))
+_POINT_COLUMNS = (ContactPoint.id, ContactPoint.cardholder_id, ContactPoint.channel, ContactPoint.address,
+                  ContactPoint.consent_basis, ContactPoint.consent_at, ContactPoint.verified,
+                  ContactPoint.opted_out_at, ContactPoint.opted_out_method, ContactPoint.status,
+                  ContactPoint.status_reason)
+_POINT = select(*_POINT_COLUMNS).where(ContactPoint.id == bindparam("id"))
+# The best address on the channel when none is named: usable ones first, then the cardholder's preferred one.
+_BEST_POINT = (
+    select(*_POINT_COLUMNS)
+    .where(ContactPoint.cardholder_id == bindparam("cardholder_id"), ContactPoint.channel == bindparam("channel"))
+    .order_by(case((ContactPoint.opted_out_at.is_(None), 0), else_=1),
+              case((ContactPoint.status == "active", 0), else_=1),
+              case((ContactPoint.preferred.is_(True), 0), else_=1), ContactPoint.id)
+    .limit(1)
+)
+_CONVERSATION = select(Conversation.id, Conversation.cardholder_id, Conversation.contact_point_id,
+                       Conversation.channel, Conversation.verified, Conversation.third_party,
+                       Conversation.cardholder_started).where(Conversation.id == bindparam("id"))
+_ACCOUNT = select(Account.id, Account.external_id, Account.cardholder_id, Account.product, Account.currency,
+                  Account.balance_minor, Account.minimum_due_minor, Account.due_date, Account.days_past_due,
+                  Account.stage, Account.reminders_paused_reason).where(Account.id == bindparam("id"))
+_LEDGER = select(ContactLedger.contacts_total, ContactLedger.last_contact_at, ContactLedger.first_disclosure_at
+                 ).where(ContactLedger.cardholder_id == bindparam("id"))
+_COUNTED = select(Message.created_at).where(
+    Message.cardholder_id == bindparam("cardholder_id"),
+    Message.direction == Direction.OUTBOUND.value,
+    Message.counts_toward_cap.is_(True),
+    Message.status.in_(WENT_OUT),
+    Message.created_at > bindparam("since", type_=Message.created_at.type),
+)
+_INBOUND = Message.direction == Direction.INBOUND.value
+_LAST_IN_CONVERSATION = select(func.max(Message.created_at)).where(Message.conversation_id == bindparam("id"), _INBOUND)
+_LAST_ON_POINT = select(func.max(Message.created_at)).where(Message.contact_point_id == bindparam("id"), _INBOUND)
+_SENT_SINCE = (Message.direction == Direction.OUTBOUND.value, Message.purpose == bindparam("purpose"),
+               Message.status.in_(WENT_OUT), Message.created_at >= bindparam("since", type_=Message.created_at.type))
+_CONFIRMATIONS = select(func.count()).select_from(Message).where(Message.contact_point_id == bindparam("id"), *_SENT_SINCE)
+_ACKNOWLEDGEMENTS = select(func.count()).select_from(Message).where(Message.cardholder_id == bindparam("id"), *_SENT_SINCE)
+
+
 def load_holder(session: Session, cardholder_id: int) -> HolderFacts:
-    row = session.get(Cardholder, cardholder_id)
+    row = session.execute(_HOLDER, {"id": cardholder_id}).first()
     if row is None:
         raise UnknownCardholder(f"no cardholder with id {cardholder_id}")
-    return HolderFacts(row.id, row.external_id, row.jurisdiction, row.timezone, row.language, row.do_not_contact,
-                       row.do_not_contact_at, row.cease_requested_at, bool(row.vulnerable))
+    return HolderFacts(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], bool(row[8]))
+
+
+def ledger_facts(row: Any) -> LedgerFacts | None:
+    return LedgerFacts(int(row[0] or 0), row[1], row[2]) if row is not None else None
 
 
 def load_facts(session: Session, request: SendRequest, holder: HolderFacts, now: datetime,
-               longest_window_hours: int) -> Facts:
+               longest_window_hours: int, *, ledger: LedgerFacts | None = None, replies: bool = True) -> Facts:
+    """`ledger`: the row the caller already locked (None: read it here). `replies`: whether the purpose can be a
+    reply, which needs the cardholder's last message time."""
     point = _point(session, request)
     conversation = _conversation(session, request.conversation_id)
     account = _account(session, request.account_id)
-    ledger = session.get(ContactLedger, holder.id)
+    if ledger is None:
+        ledger = ledger_facts(session.execute(_LEDGER, {"id": holder.id}).first())
     since = now - timedelta(hours=longest_window_hours)
-    counted = session.scalars(
-        select(Message.created_at).where(
-            Message.cardholder_id == holder.id,
-            Message.direction == Direction.OUTBOUND.value,
-            Message.counts_toward_cap.is_(True),
-            Message.status.in_(WENT_OUT),
-            Message.created_at > since,
-        )
-    ).all()
+    counted = session.scalars(_COUNTED, {"cardholder_id": holder.id, "since": since}).all()
+    opted_out_at = point.opted_out_at if point else None
     return Facts(
         now=now,
         holder=holder,
@@ -127,78 +177,53 @@ def load_facts(session: Session, request: SendRequest, holder: HolderFacts, now:
         conversation=conversation,
         account=account,
         counted_sends=tuple(sorted(counted)),
-        last_inbound_at=_last_inbound(session, conversation, point),
-        opt_out_confirmations=_sent_since(session, point.opted_out_at if point else None,
-                                          Message.contact_point_id == (point.id if point else None),
-                                          MessagePurpose.OPT_OUT_CONFIRMATION),
-        cease_acknowledgements=_sent_since(session, holder.cease_requested_at, Message.cardholder_id == holder.id,
-                                           MessagePurpose.CEASE_ACKNOWLEDGEMENT),
+        last_inbound_at=_last_inbound(session, conversation, point) if replies else None,
+        opt_out_confirmations=_count(session, _CONFIRMATIONS, point.id if point else None, opted_out_at,
+                                     MessagePurpose.OPT_OUT_CONFIRMATION),
+        cease_acknowledgements=_count(session, _ACKNOWLEDGEMENTS, holder.id, holder.cease_requested_at,
+                                      MessagePurpose.CEASE_ACKNOWLEDGEMENT),
         first_disclosure_at=ledger.first_disclosure_at if ledger else None,
-        contacts_total=int(ledger.contacts_total) if ledger else 0,
+        contacts_total=ledger.contacts_total if ledger else 0,
         last_contact_at=ledger.last_contact_at if ledger else None,
     )
 
 
 def _point(session: Session, request: SendRequest) -> PointFacts | None:
     if request.contact_point_id is not None:
-        row = session.get(ContactPoint, request.contact_point_id)
+        row = session.execute(_POINT, {"id": request.contact_point_id}).first()
     else:
-        # The best address on the channel: usable ones first, then the cardholder's preferred one.
-        row = session.scalars(
-            select(ContactPoint)
-            .where(ContactPoint.cardholder_id == request.cardholder_id, ContactPoint.channel == request.channel.value)
-            .order_by(
-                case((ContactPoint.opted_out_at.is_(None), 0), else_=1),
-                case((ContactPoint.status == "active", 0), else_=1),
-                case((ContactPoint.preferred.is_(True), 0), else_=1),
-                ContactPoint.id,
-            )
-            .limit(1)
-        ).first()
+        row = session.execute(_BEST_POINT, {"cardholder_id": request.cardholder_id,
+                                            "channel": request.channel.value}).first()
     if row is None:
         return None
-    return PointFacts(row.id, row.cardholder_id, row.channel, row.address, row.consent_basis, row.consent_at,
-                      bool(row.verified), row.opted_out_at, row.opted_out_method, row.status, row.status_reason)
+    return PointFacts(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7], row[8], row[9], row[10])
 
 
 def _conversation(session: Session, conversation_id: int | None) -> ConversationFacts | None:
-    row = session.get(Conversation, conversation_id) if conversation_id is not None else None
+    row = session.execute(_CONVERSATION, {"id": conversation_id}).first() if conversation_id is not None else None
     if row is None:
         return None
-    return ConversationFacts(row.id, row.cardholder_id, row.contact_point_id, row.channel, bool(row.verified),
-                             bool(row.third_party), bool(row.cardholder_started))
+    return ConversationFacts(row[0], row[1], row[2], row[3], bool(row[4]), bool(row[5]), bool(row[6]))
 
 
 def _account(session: Session, account_id: int | None) -> AccountFacts | None:
-    row = session.get(Account, account_id) if account_id is not None else None
+    row = session.execute(_ACCOUNT, {"id": account_id}).first() if account_id is not None else None
     if row is None:
         return None
-    return AccountFacts(row.id, row.external_id, row.cardholder_id, row.product, row.currency, int(row.balance_minor),
-                        int(row.minimum_due_minor), row.due_date, int(row.days_past_due), row.stage,
-                        row.reminders_paused_reason)
+    return AccountFacts(row[0], row[1], row[2], row[3], row[4], int(row[5]), int(row[6]), row[7], int(row[8]),
+                        row[9], row[10])
 
 
 def _last_inbound(session: Session, conversation: ConversationFacts | None, point: PointFacts | None) -> datetime | None:
     if conversation is not None:
-        where = Message.conversation_id == conversation.id
-    elif point is not None:
-        where = Message.contact_point_id == point.id
-    else:
-        return None
-    return session.scalar(
-        select(func.max(Message.created_at)).where(where, Message.direction == Direction.INBOUND.value)
-    )
+        return session.scalar(_LAST_IN_CONVERSATION, {"id": conversation.id})
+    if point is not None:
+        return session.scalar(_LAST_ON_POINT, {"id": point.id})
+    return None
 
 
-def _sent_since(session: Session, since: datetime | None, scope: object, purpose: MessagePurpose) -> int:
-    if since is None:
+def _count(session: Session, statement: Any, subject_id: int | None, since: datetime | None,
+           purpose: MessagePurpose) -> int:
+    if since is None or subject_id is None:
         return 0
-    return int(session.scalar(
-        select(func.count()).select_from(Message).where(
-            scope,  # type: ignore[arg-type]
-            Message.direction == Direction.OUTBOUND.value,
-            Message.purpose == purpose.value,
-            Message.status.in_(WENT_OUT),
-            Message.created_at >= since,
-        )
-    ) or 0)
+    return int(session.scalar(statement, {"id": subject_id, "since": since, "purpose": purpose.value}) or 0)

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,7 +30,14 @@ from compliance.catalog import Catalog
 from compliance.checks import Context
 from compliance.contract import Check, Decision, DeliveryOutcome, SendRequest
 from compliance.decide import Evaluation, evaluate
-from compliance.facts import HolderFacts, UnknownCardholder, load_facts, load_holder
+from compliance.facts import (
+    HolderFacts,
+    LedgerFacts,
+    UnknownCardholder,
+    ledger_facts,
+    load_facts,
+    load_holder,
+)
 from compliance.hours import resolve_zone
 from compliance.packs import PackRegistry
 from compliance.provider_errors import INVALID_ADDRESS_CODES, OPT_OUT_CODES
@@ -43,6 +50,22 @@ from storage.tables import ComplianceDecision, ContactLedger, Message, OutboxIte
 
 log = structlog.get_logger("accord.gate")
 _LEDGER = cast(Table, ContactLedger.__table__)
+_DECISIONS = cast(Table, ComplianceDecision.__table__)
+_MESSAGES = cast(Table, Message.__table__)
+_OUTBOX = cast(Table, OutboxItem.__table__)
+
+# Statements built once with bind parameters: the gate runs them for every message.
+_LEDGER_COLUMNS = (_LEDGER.c.contacts_total, _LEDGER.c.last_contact_at, _LEDGER.c.first_disclosure_at)
+_THIS_LEDGER = _LEDGER.c.cardholder_id == bindparam("holder")
+_LOCK_PG = select(*_LEDGER_COLUMNS).where(_THIS_LEDGER).with_for_update()
+_LOCK_SQLITE = update(_LEDGER).where(_THIS_LEDGER).values(contacts_total=_LEDGER.c.contacts_total).returning(
+    *_LEDGER_COLUMNS)
+_COUNT_CONTACT = update(_LEDGER).where(_THIS_LEDGER).values(last_contact_at=bindparam("at"),
+                                                            contacts_total=_LEDGER.c.contacts_total + 1)
+_COUNT_FIRST_CONTACT = _COUNT_CONTACT.values(first_disclosure_at=bindparam("at"))
+_INSERT_DECISION = insert(_DECISIONS).returning(_DECISIONS.c.id)
+_INSERT_MESSAGE = insert(_MESSAGES).returning(_MESSAGES.c.id)
+_LINK_OUTBOX = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("outbox")).values(message_id=bindparam("message"))
 STATUS_OF = {DecisionOutcome.ALLOW: MessageStatus.SENDING, DecisionOutcome.DEFER: MessageStatus.DEFERRED,
              DecisionOutcome.BLOCK: MessageStatus.BLOCKED}
 
@@ -88,9 +111,9 @@ class ComplianceGate:
     def deliver(self, request: SendRequest) -> DeliveryOutcome:
         now = self._clock.now()
         with transaction(self._sessions) as session:
-            self._lock_ledger(session, request.cardholder_id)
+            ledger = self._lock_ledger(session, request.cardholder_id)
             holder = load_holder(session, request.cardholder_id)
-            evaluation = self._evaluate(session, request, holder, now)
+            evaluation = self._evaluate(session, request, holder, now, ledger)
             recorded = self._record(session, request, evaluation, now)
         decision = evaluation.decision
         log.info("gate.decision", message_id=recorded.message_id, outcome=decision.outcome.value,
@@ -101,28 +124,28 @@ class ComplianceGate:
             return DeliveryOutcome(decision, recorded.message_id, recorded.decision_id, status)
         return self._send(request, evaluation, recorded)
 
-    def _evaluate(self, session: Session, request: SendRequest, holder: HolderFacts, now: datetime) -> Evaluation:
+    def _evaluate(self, session: Session, request: SendRequest, holder: HolderFacts, now: datetime,
+                  ledger: LedgerFacts | None = None) -> Evaluation:
         pack = self._packs.get(holder.jurisdiction)
         if pack is None:
             return _no_pack(holder, now)
         longest = max(cap.window_hours for cap in pack.frequency.caps)
-        facts = load_facts(session, request, holder, now, longest)
+        facts = load_facts(session, request, holder, now, longest, ledger=ledger,
+                           replies=request.purpose in pack.frequency.replies.purposes)
         language = request.language or holder.language
         ctx = Context(request, pack, facts, resolve_zone(holder.timezone), language, request.channel in self._channels)
         return evaluate(ctx, self._catalog)
 
-    def _lock_ledger(self, session: Session, cardholder_id: int) -> None:
+    def _lock_ledger(self, session: Session, cardholder_id: int) -> LedgerFacts | None:
         """Serialise every decision for one cardholder on their ledger row, created on first use."""
-        where = _LEDGER.c.cardholder_id == cardholder_id
-        if session.get_bind().dialect.name == "postgresql":
-            if session.execute(select(_LEDGER.c.cardholder_id).where(where).with_for_update()).first() is None:
-                self._create_ledger(session, cardholder_id, postgresql.insert)
-                session.execute(select(_LEDGER.c.cardholder_id).where(where).with_for_update()).one()
-            return
+        postgres = session.get_bind().dialect.name == "postgresql"
         # SQLite: a write must come first, so this transaction holds the database write lock before it reads.
-        touched = session.execute(update(_LEDGER).where(where).values(contacts_total=_LEDGER.c.contacts_total))
-        if touched.rowcount == 0:  # type: ignore[attr-defined]
-            self._create_ledger(session, cardholder_id, sqlite.insert)
+        lock = _LOCK_PG if postgres else _LOCK_SQLITE
+        row = session.execute(lock, {"holder": cardholder_id}).first()
+        if row is None:
+            self._create_ledger(session, cardholder_id, postgresql.insert if postgres else sqlite.insert)
+            row = session.execute(lock, {"holder": cardholder_id}).one()
+        return ledger_facts(row)
 
     @staticmethod
     def _create_ledger(session: Session, cardholder_id: int, insert: Any) -> None:
@@ -134,47 +157,44 @@ class ComplianceGate:
 
     def _record(self, session: Session, request: SendRequest, evaluation: Evaluation, now: datetime) -> _Recorded:
         decision = evaluation.decision
-        row = ComplianceDecision(
+        decision_id = session.execute(_INSERT_DECISION, dict(
             outcome=decision.outcome.value, rule=decision.rule, reasons=list(decision.reasons),
-            checks=[asdict(check) for check in decision.checks], policy_pack=decision.policy_pack,
-            policy_version=decision.policy_version, counters=decision.counters, timezone=decision.timezone,
-            local_time=decision.local_time, defer_until=decision.defer_until, decided_at=now,
-        )
-        session.add(row)
-        session.flush()
+            checks=[{"rule": c.rule, "passed": c.passed, "detail": c.detail, "reason": c.reason} for c in decision.checks],
+            policy_pack=decision.policy_pack, policy_version=decision.policy_version, counters=decision.counters,
+            timezone=decision.timezone, local_time=decision.local_time, defer_until=decision.defer_until,
+            decided_at=now,
+        )).scalar_one()
         facts, template = evaluation.facts, evaluation.template
-        message = Message(
+        template_id = template.id if template else (None if request.free_text is not None else request.template_id)
+        text = decision.text or ""
+        message_id = session.execute(_INSERT_MESSAGE, dict(
             cardholder_id=request.cardholder_id,
             account_id=facts.account.id if facts and facts.account else None,
             conversation_id=facts.conversation.id if facts and facts.conversation else None,
-            contact_point_id=facts.point.id if facts and facts.point else None, channel=request.channel.value, direction=Direction.OUTBOUND.value,
+            contact_point_id=facts.point.id if facts and facts.point else None,
+            channel=request.channel.value, direction=Direction.OUTBOUND.value,
             status=STATUS_OF[decision.outcome].value, purpose=request.purpose.value, author=request.author,
-            template_id=template.id if template else (None if request.free_text is not None else request.template_id),
-            template_version=template.version if template else None, language=decision.language,
-            text=decision.text or "", created_at=now, decision_id=row.id,
+            template_id=template_id, template_version=template.version if template else None,
+            language=decision.language, text=text, created_at=now, decision_id=decision_id,
             counts_toward_cap=decision.allowed and evaluation.counted,
-        )
-        session.add(message)
-        session.flush()
+        )).scalar_one()
         if request.outbox_id is not None:
             # The outbox row learns its message in this same transaction: a dispatcher that dies after the commit
             # leaves a row the reconciler settles exactly (provider lookup or review), never a blind resend.
-            session.execute(update(OutboxItem).where(OutboxItem.id == request.outbox_id).values(message_id=message.id))
+            session.execute(_LINK_OUTBOX, {"outbox": request.outbox_id, "message": message_id})
         if decision.allowed:
-            values: dict[str, Any] = {"last_contact_at": now, "contacts_total": _LEDGER.c.contacts_total + 1}
-            if evaluation.first_disclosure:
-                values["first_disclosure_at"] = now
-            session.execute(update(_LEDGER).where(_LEDGER.c.cardholder_id == request.cardholder_id).values(**values))
+            counted = _COUNT_FIRST_CONTACT if evaluation.first_disclosure else _COUNT_CONTACT
+            session.execute(counted, {"holder": request.cardholder_id, "at": now})
         # Last statement before commit: the audit head stays locked for as short a time as possible.
-        self._audit.append(session, request.author, "compliance.decision", "message", message.id, {
-            "decision_id": row.id, "outcome": decision.outcome.value, "rule": decision.rule,
+        self._audit.append(session, request.author, "compliance.decision", "message", message_id, {
+            "decision_id": decision_id, "outcome": decision.outcome.value, "rule": decision.rule,
             "reasons": list(decision.reasons), "policy": f"{decision.policy_pack} {decision.policy_version}",
             "cardholder_id": request.cardholder_id, "channel": request.channel.value,
-            "purpose": request.purpose.value, "template": message.template_id,
-            "template_version": message.template_version, "outbox_id": request.outbox_id,
-            "defer_until": decision.defer_until, "text_sha256": _sha256(message.text),
+            "purpose": request.purpose.value, "template": template_id,
+            "template_version": template.version if template else None, "outbox_id": request.outbox_id,
+            "defer_until": decision.defer_until, "text_sha256": _sha256(text),
         }, at=now)
-        return _Recorded(message.id, row.id)
+        return _Recorded(message_id, decision_id)
 
     # -- after the decision: the send and its result ---------------------------------------------------------
 

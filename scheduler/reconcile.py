@@ -15,7 +15,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, text, update
 from sqlalchemy.orm import Session
 
 from accord.bootstrap import Container
@@ -52,19 +52,24 @@ class Reconciler:
         """Move a row this worker holds out of `sending`. False if the row was no longer ours (a reconciler took
         it over after our lease ran out): then we leave it as the reconciler set it."""
         now = self.container.clock.now()
-        with transaction(self.container.session_factory) as session:
-            changed = session.execute(
-                update(OutboxItem)
-                .where(OutboxItem.id == row_id, OutboxItem.status == OutboxStatus.SENDING.value,
-                       OutboxItem.claimed_by == worker_id[:64])
+        outbox = OutboxItem.__table__
+        with self.container.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Safe to commit lazily: the gate's own records are durable, and if this bookkeeping were lost in
+                # a server crash the row would sit in `sending` and be settled from them by the reconciler.
+                conn.execute(text("SET LOCAL synchronous_commit = off"))
+            row = conn.execute(
+                update(outbox)
+                .where(outbox.c.id == row_id, outbox.c.status == OutboxStatus.SENDING.value,
+                       outbox.c.claimed_by == worker_id[:64])
                 .values(status=status.value, last_error=error, updated_at=now, **(values or {}))
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if changed and touch:
-                _count_touch(session, row_id, now)
-        if not changed:
+                .returning(outbox.c.purpose, outbox.c.account_id)
+            ).first()
+            if row is not None and touch:
+                _touch_account(conn, row.purpose, row.account_id, now)
+        if row is None:
             log.warning("outbox row %s was taken over before worker %s finished it", row_id, worker_id)
-        return bool(changed)
+        return row is not None
 
     def after_gate_error(self, row_id: int, worker_id: str, attempts: int, retry_at: datetime) -> str:
         """The gate raised: reconcile at once from what it recorded, rather than waiting for the lease."""
@@ -168,12 +173,16 @@ def _defer_until(session: Session, message: Message) -> datetime | None:
 
 
 def _count_touch(session: Session, row_id: int, now: datetime) -> None:
-    """A reminder went out: the cadence counts it (last reminder, touches in this stage)."""
     purpose, account_id = session.execute(
         select(OutboxItem.purpose, OutboxItem.account_id).where(OutboxItem.id == row_id)
     ).one()
+    _touch_account(session, purpose, account_id, now)
+
+
+def _touch_account(bind: Session | Connection, purpose: str, account_id: int | None, now: datetime) -> None:
+    """A reminder went out: the cadence counts it (last reminder, touches in this stage)."""
     if purpose == MessagePurpose.REMINDER.value and account_id is not None:
-        session.execute(
+        bind.execute(
             update(Account)
             .where(Account.id == account_id)
             .values(last_reminder_at=now, touches_in_stage=Account.touches_in_stage + 1)

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ARRAY, Table, any_, bindparam, cast, insert
 from sqlalchemy.orm import Session
 
-from storage.types import JSONDoc
+from storage.types import JSONDoc, UTCDateTime
 
 
 def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -39,9 +39,14 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
             statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
                 sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
             )
+            # COPY would take a naive datetime as it stands; refuse it, as storage.types.UTCDateTime does.
+            stamps = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, UTCDateTime)]
             with cursor.copy(statement) as copy:
                 for row in rows:
-                    copy.write_row([_aware(v) for v in _values(row, keys, defaults, json_columns, _postgres_json)])
+                    values = _values(row, keys, defaults, json_columns, _postgres_json)
+                    for i in stamps:
+                        _aware(values[i])
+                    copy.write_row(values)
         else:
             # SQLAlchemy writes the statement; only the per-value conversion is done here, in bulk.
             compiled = insert(table).compile(dialect=session.get_bind().dialect, column_keys=columns)

@@ -70,3 +70,46 @@ def build(container: Container, **kwargs: Any) -> int:
     """Add one account in its own transaction; returns its id."""
     with transaction(container.session_factory) as session:
         return add_account(session, container.clock.now(), **kwargs).id
+
+
+def bulk_sms_portfolio(container: Container, holders: int, rows_each: int, *, dpd: int = 10,
+                       stage: str = "dpd_1_29") -> None:
+    """`holders` CN cardholders with one SMS contact point and one account each, and `rows_each` queued
+    reminder rows per cardholder, written in a few bulk statements (for the tests that need thousands)."""
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import insert
+
+    from scheduler.outbox import OUTBOX
+
+    now = container.clock.now()
+    due = now.astimezone(ZoneInfo("Asia/Shanghai")).date() - timedelta(days=dpd)
+    base = next(_seq) * 1_000_000
+    with container.engine.begin() as conn:
+        ids = list(conn.scalars(insert(Cardholder).returning(Cardholder.id), [
+            {"external_id": f"B{base + i}", "full_name": f"Bulk {i}", "language": "zh", "timezone": "Asia/Shanghai",
+             "jurisdiction": "CN", "vulnerable": False, "created_at": now, "updated_at": now}
+            for i in range(holders)]))
+        conn.execute(insert(Account), [
+            {"external_id": f"BA{holder_id}", "cardholder_id": holder_id, "product": "credit_card",
+             "currency": "CNY", "balance_minor": 100_000, "minimum_due_minor": 5_000, "due_date": due,
+             "days_past_due": dpd, "stage": stage, "touches_in_stage": 0, "created_at": now, "updated_at": now}
+            for holder_id in ids])
+        conn.execute(insert(ContactPoint), [
+            {"cardholder_id": holder_id, "channel": "sms", "address": f"+86139{holder_id:08d}", "preferred": True,
+             "consent_basis": "cardholder_agreement", "consent_at": now, "verified": True, "status": "active",
+             "created_at": now, "updated_at": now}
+            for holder_id in ids])
+        accounts = dict(conn.execute(select(Account.cardholder_id, Account.id)
+                                     .where(Account.cardholder_id.in_(ids))).tuples().all())
+        points = dict(conn.execute(select(ContactPoint.cardholder_id, ContactPoint.id)
+                                   .where(ContactPoint.cardholder_id.in_(ids))).tuples().all())
+        conn.execute(insert(OUTBOX), [
+            {"idempotency_key": f"bulk:{holder_id}:{n}", "cardholder_id": holder_id, "account_id": accounts[holder_id],
+             "contact_point_id": points[holder_id], "channel": "sms", "purpose": "reminder",
+             "template_id": f"reminder.{stage}", "language": "zh",
+             "params": {"stage": stage, "days_past_due": dpd, "amount_due_minor": 5_000, "balance_minor": 100_000,
+                        "currency": "CNY", "due_date": due.isoformat()},
+             "priority": 100, "not_before": now, "status": "queued", "attempts": 0, "created_at": now,
+             "updated_at": now}
+            for holder_id in ids for n in range(rows_each)])

@@ -64,12 +64,16 @@ def serve(lang: str = typer.Argument(..., help="en or zh"), port: int | None = t
 
 
 @app.command("actions")
-def actions(port: int = typer.Option(rt.ACTIONS_PORT)) -> None:
+def actions(
+    port: int = typer.Option(rt.ACTIONS_PORT),
+    accord_url: str | None = typer.Option(None, help="Accord's base URL (default ACCORD_INTERNAL_API_URL, or "
+                                                     "this machine's ACCORD_PORT)"),
+) -> None:
     """Run the Rasa action server, pointed at this Accord's internal API."""
     from accord.settings import load_settings
 
     settings = load_settings()
-    url = os.environ.get("ACCORD_INTERNAL_API_URL", f"http://127.0.0.1:{settings.accord_port}")
+    url = accord_url or os.environ.get("ACCORD_INTERNAL_API_URL", f"http://127.0.0.1:{settings.accord_port}")
     token = settings.accord_internal_api_token.get_secret_value()
     try:
         command = rt.actions_command(port=port, accord_url=url, accord_token=token)

@@ -22,6 +22,7 @@ import typer
 
 STOP_TIMEOUT_S = 10.0
 READY_TIMEOUT_S = 60.0
+RASA_READY_TIMEOUT_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ PROCESSES: tuple[ProcessSpec, ...] = (
     # The Rasa servers (one per language) and the action server, when `make` has built .venv-rasa and the models.
     ProcessSpec("rasa-en", lambda o: _accord("nlu", "serve", "en"), lambda: _rasa_ready()),
     ProcessSpec("rasa-zh", lambda o: _accord("nlu", "serve", "zh"), lambda: _rasa_ready()),
-    ProcessSpec("rasa-actions", lambda o: _accord("nlu", "actions"), lambda: _rasa_ready()),
+    ProcessSpec("rasa-actions", lambda o: _accord("nlu", "actions", "--accord-url", f"http://127.0.0.1:{o.port}"),
+                lambda: _rasa_ready()),
 )
 
 
@@ -159,7 +161,9 @@ class Supervisor:
             return None
         host = "127.0.0.1" if self.options.host in ("0.0.0.0", "::") else self.options.host
         url = f"http://{host}:{self.options.port}/healthz"
-        deadline = time.monotonic() + READY_TIMEOUT_S
+        # /healthz also asks the dialogue engine, and the Rasa servers take a while to load their models.
+        slow = any(name.startswith("rasa") for name, _ in self.children)
+        deadline = time.monotonic() + (RASA_READY_TIMEOUT_S if slow else READY_TIMEOUT_S)
         while time.monotonic() < deadline and not self._stop.is_set():
             dead = self._dead_child()
             if dead is not None:

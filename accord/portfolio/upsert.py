@@ -171,8 +171,8 @@ class PortfolioWriter:
     ) -> bool:
         changed = False
         for channel, _column, address in _wanted(row):
-            values = self._contact_values(row, channel, contacts.get((channel, address)))
             point = contacts.get((channel, address))
+            values = self._contact_values(row, channel, point)
             if point is None:
                 plan.new_contacts.append({"cardholder_id": holder_id, "channel": channel, "address": address,
                                           **values, **self._stamps()})

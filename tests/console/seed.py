@@ -14,6 +14,7 @@ from storage.tables import (
     Account,
     Cardholder,
     ComplianceDecision,
+    ConsoleUser,
     ContactPoint,
     Conversation,
     Escalation,
@@ -68,8 +69,11 @@ def _decision(s: Session, outcome: str, reasons: list[str], pack: str, local: st
 
 def seed(s: Session, now: datetime) -> World:
     w = World()
-    for name, role in USERS.items():
-        add_user(s, name, role, PASSWORD, now, language="en")
+    first = add_user(s, "olivia", USERS["olivia"], PASSWORD, now, language="en")
+    for name, role in USERS.items():  # one argon2 hash for all: hashing is slow on purpose
+        if name != "olivia":
+            s.add(ConsoleUser(username=name, role=role, password_hash=first.password_hash, language="en",
+                              active=True, session_epoch=0, created_at=now))
     cases: list[tuple[Any, ...]] = [
         ("zh", "李伟", "zh", "Asia/Shanghai", "CN", "telegram", "5550001111", "CNY", 1250000, "dpd_30_59", 40,
          "distress", 45),

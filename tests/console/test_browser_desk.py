@@ -65,7 +65,7 @@ def test_officer_claims_replies_proposes_and_hands_back(new_page: Any, live: Liv
     page.locator("#plan-term").fill("6")
     page.get_by_role("button", name="Propose", exact=True).click()
     page.wait_for_url("**?done=plan_proposed")
-    expect(page.locator("main")).to_contain_text("Plan proposed")
+    expect(page.locator("main")).to_contain_text("Plan recorded as proposed")
     shot(page, "en-conversation")
 
     page.get_by_role("button", name="Hand back to the bot").click()

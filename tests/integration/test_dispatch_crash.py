@@ -57,7 +57,6 @@ def test_sigkill_mid_batch_then_restart_sends_each_message_once_or_flags_it(
             assert second.returncode == 0, output
 
             statuses = _statuses(container)
-            print("before restart", in_flight, "after", statuses, "provider creates", len(fake.created()))
             assert set(statuses) <= {"sent", "review"}, statuses
             assert sum(statuses.values()) == ACCOUNTS
             per_number = fake.creates_per_number()

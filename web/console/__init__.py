@@ -6,9 +6,7 @@ and the handlers that turn "not logged in" into a redirect and "not allowed" int
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from accord.bootstrap import Container
@@ -16,14 +14,16 @@ from web.console.context import build_context
 from web.console.deps import Forbidden, LoginRequired, csrf_guard
 
 
-def build_router() -> Any:
-    from fastapi import APIRouter
-
-    from web.console import routes_admin, routes_auth, routes_desk, routes_review, routes_templates
+def build_router() -> APIRouter:
+    from web.console.routes_admin import router as admin
+    from web.console.routes_auth import router as auth
+    from web.console.routes_desk import router as desk
+    from web.console.routes_review import router as review
+    from web.console.routes_templates import router as templates
 
     router = APIRouter(prefix="/console", dependencies=[Depends(csrf_guard)], include_in_schema=False)
-    for module in (routes_auth, routes_desk, routes_review, routes_templates, routes_admin):
-        router.include_router(module.router)
+    for part in (auth, desk, review, templates, admin):
+        router.include_router(part)
     return router
 
 

@@ -56,9 +56,9 @@ Ctx = Annotated[ConsoleContext, Depends(get_ctx)]
 
 def get_session_data(request: Request, ctx: Ctx) -> SessionData:
     """The visitor's session, or a fresh anonymous one (render() then sets its cookie)."""
-    cached = getattr(request.state, "console_session", None)
+    cached: SessionData | None = getattr(request.state, "console_session", None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     data = ctx.codec.read(request)
     if data is None:
         data = SessionData(csrf=new_csrf())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -52,7 +52,7 @@ def queue_rows(request: Request, ctx: Ctx, user: Desk) -> Response:
     return render(request, ctx, "_queue_rows.html", user, **_queue(ctx, user))
 
 
-def _queue(ctx: Ctx, user: CurrentUser) -> dict[str, object]:
+def _queue(ctx: Ctx, user: CurrentUser) -> dict[str, Any]:
     now = ctx.container.clock.now()
     with transaction(ctx.container.session_factory) as s:
         return {"items": open_queue(s, ctx.config, now, Viewer.of(user)), "now": now}
@@ -73,11 +73,11 @@ def claim_escalation(request: Request, ctx: Ctx, user: Desk, escalation_id: int)
     return finish(request, target, "claimed")
 
 
-def _case(ctx: Ctx, user: CurrentUser, conversation_id: int, lang: str) -> dict[str, object]:
+def _case(ctx: Ctx, user: CurrentUser, conversation_id: int, lang: str) -> dict[str, Any]:
     viewer = Viewer.of(user)
     now = ctx.container.clock.now()
     with transaction(ctx.container.session_factory) as s:
-        case = load_case(s, conversation_id, viewer, lang, user.username)
+        case = load_case(s, conversation_id, viewer, lang, user.username, now)
         if case is None:
             raise HTTPException(404, "no such conversation")
         if viewer.revealed:

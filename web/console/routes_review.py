@@ -38,13 +38,12 @@ def messages_page(request: Request, ctx: Ctx, user: Reviewer, cursor: str | None
                       filters=search.Filters(), rows=[], next_cursor=None, choices=FILTER_CHOICES, query={},
                       export_query={})
     now = ctx.container.clock.now()
+    error: str | None = None
     with transaction(ctx.container.session_factory) as s:
         try:
             rows, next_cursor = search.search(s, filters, ctx.config.search_page_size, cursor)
         except search.SearchError as exc:
             rows, next_cursor, error = [], None, str(exc)
-        else:
-            error = None
         unmasked = user.can(Perm.UNMASKED)
         if unmasked and rows:
             audit_trail.record(s, user, "unmasked_view", "message_log", "search", now,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from accord.bootstrap import Container, bootstrap
@@ -16,7 +15,7 @@ from tests.fakes.dialogue import ScriptedDialogue
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.fakes.twilio_api import FakeTwilioApi
 from tests.integration.channels import support
-from web import webhooks
+from web.app import create_app
 
 
 @pytest.fixture
@@ -61,8 +60,5 @@ def live(live_settings: Settings, clock: FixedClock, dialogue: ScriptedDialogue)
 
 @pytest.fixture
 def client(live: Container) -> Iterator[TestClient]:
-    app = FastAPI()
-    app.state.container = live
-    webhooks.mount(app, live)
-    with TestClient(app) as test_client:
+    with TestClient(create_app(live)) as test_client:
         yield test_client

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
@@ -28,7 +27,7 @@ from tests.fakes.dialogue import ScriptedDialogue
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.fakes.twilio_api import FakeTwilioApi
 from tests.integration.channels.support import post_telegram, post_twilio, telegram_fixture, twilio_fixture
-from web import webhooks
+from web.app import create_app
 
 PHONE = "+12125550123"
 CHAT = 5550001234
@@ -42,11 +41,8 @@ def world(live_settings: Settings) -> Iterator[tuple[Container, TestClient, Fixe
     container = bootstrap(live_settings, clock=clock, dialogue=dialogue)
     with transaction(container.session_factory) as session:
         builders.cardholder(session, clock.now(), phone=PHONE, chat_id=None)
-    app = FastAPI()
-    app.state.container = container
-    webhooks.mount(app, container)
     try:
-        with TestClient(app) as client:
+        with TestClient(create_app(container)) as client:
             yield container, client, clock
     finally:
         container.close()

@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select
@@ -22,7 +21,7 @@ from tests import builders
 from tests.fakes.gate import AllowingGate
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.integration.channels.support import KEYWORDS, post_telegram, telegram_fixture
-from web import webhooks
+from web.app import create_app
 
 CHAT = 5550001234
 PHONE = "+8613800138000"
@@ -259,11 +258,8 @@ def test_a_chat_bound_to_one_cardholder_cannot_be_claimed_by_another(app: Contai
 def test_an_empty_configured_secret_accepts_nothing(live_settings: Settings, clock: FixedClock) -> None:
     blank = live_settings.model_copy(update={"telegram_webhook_secret": SecretStr("")})
     container = bootstrap(blank, clock=clock)
-    app = FastAPI()
-    app.state.container = container
-    webhooks.mount(app, container)
     try:
-        with TestClient(app) as client:
+        with TestClient(create_app(container, modules=("web.webhooks",))) as client:
             assert post_telegram(client, text_update("hello"), secret=None).status_code == 403
             assert post_telegram(client, text_update("hello"), secret="").status_code == 403
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select
@@ -26,7 +25,7 @@ from tests.integration.channels.support import (
     twilio_fixture,
     twilio_signature,
 )
-from web import webhooks
+from web.app import create_app
 
 PHONE = "+14155550123"
 SMS = "/webhooks/twilio/sms"
@@ -245,11 +244,8 @@ def test_a_status_for_an_unknown_message_is_acknowledged_and_ignored(app: Contai
 def test_an_empty_auth_token_never_verifies_anything(live_settings: Settings, clock: FixedClock) -> None:
     blank = live_settings.model_copy(update={"twilio_auth_token": SecretStr("")})
     container = bootstrap(blank, clock=clock, channels={})
-    app = FastAPI()
-    app.state.container = container
-    webhooks.mount(app, container)
     try:
-        with TestClient(app) as client:
+        with TestClient(create_app(container, modules=("web.webhooks",))) as client:
             params = inbound("hello")
             forged = twilio_signature(SMS, params, token="")
             assert post_twilio(client, SMS, params, signature=forged).status_code == 404

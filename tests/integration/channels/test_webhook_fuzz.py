@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -34,7 +33,7 @@ from tests.conftest import empty_all_tables
 from tests.fakes.dialogue import ScriptedDialogue
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.integration.channels import support
-from web import webhooks
+from web.app import create_app
 
 pytestmark = pytest.mark.slow
 
@@ -67,11 +66,8 @@ def fuzz_app(_migrated_databases: dict[str, str], config_dir: Any) -> Iterator[T
         container: Container = bootstrap(live, clock=clock, channels=channels, dialogue=dialogue)
         with transaction(container.session_factory) as session:
             builders.cardholder(session, clock.now(), phone=PHONE, chat_id=str(CHAT))
-        app = FastAPI()
-        app.state.container = container
-        webhooks.mount(app, container)
         try:
-            with TestClient(app, raise_server_exceptions=False) as client:
+            with TestClient(create_app(container, modules=("web.webhooks",)), raise_server_exceptions=False) as client:
                 yield client
         finally:
             container.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -55,6 +56,7 @@ class CaseView:
     plans: list[InstallmentPlan]
     escalations: list[Escalation]
     turns: list[Turn] = field(default_factory=list)
+    local_now: str = "?"  # the cardholder's wall-clock time: officers should see it before writing
 
     @property
     def primary_account(self) -> dict[str, Any] | None:
@@ -86,7 +88,7 @@ def load_thread(s: Session, conversation_id: int, after_id: int = 0) -> list[Tur
 
 
 def load_case(s: Session, conversation_id: int, viewer: Viewer, language: str,
-              holder_username: str | None) -> CaseView | None:
+              holder_username: str | None, now: datetime | None = None) -> CaseView | None:
     conv = s.get(Conversation, conversation_id)
     if conv is None:
         return None
@@ -122,7 +124,15 @@ def load_case(s: Session, conversation_id: int, viewer: Viewer, language: str,
         escalations=list(s.scalars(select(Escalation).where(Escalation.conversation_id == conv.id)
                                    .order_by(Escalation.created_at.desc()))),
         turns=load_thread(s, conv.id),
+        local_now=_local_now(now, holder.timezone),
     )
+
+
+def _local_now(now: datetime | None, zone: str) -> str:
+    try:
+        return f"{now.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}" if now else "?"
+    except (ZoneInfoNotFoundError, ValueError):
+        return "?"
 
 
 def flags_of(holder: Cardholder, point: ContactPoint | None) -> list[tuple[str, dict[str, str]]]:

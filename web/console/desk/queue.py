@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import case, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from core.enums import ConversationState, EscalationStatus
@@ -35,7 +37,7 @@ class QueueItem:
     late: bool
 
 
-def urgency_order(config: ConsoleConfig):  # type: ignore[no-untyped-def]
+def urgency_order(config: ConsoleConfig) -> Any:
     whens = [(Escalation.reason == reason, rank) for rank, reason in enumerate(config.urgency)]
     return case(*whens, else_=len(config.urgency))
 
@@ -68,24 +70,24 @@ class ClaimLost(Exception):
 
 def claim(s: Session, escalation_id: int, username: str, now: datetime) -> Escalation:
     """Claim an open escalation and the conversation behind it, atomically, or raise ClaimLost."""
-    won = s.execute(
+    won = cast(CursorResult[Any], s.execute(
         update(Escalation)
         .where(Escalation.id == escalation_id, Escalation.status == EscalationStatus.OPEN)
         .values(status=EscalationStatus.CLAIMED, claimed_by=username, claimed_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )).rowcount
     if won != 1:
         raise ClaimLost(escalation_id)
     esc = s.get(Escalation, escalation_id, populate_existing=True)
     assert esc is not None
     if esc.conversation_id is not None:
-        held = s.execute(
+        held = cast(CursorResult[Any], s.execute(
             update(Conversation)
             .where(Conversation.id == esc.conversation_id,
                    or_(Conversation.held_by.is_(None), Conversation.held_by == username))
             .values(held_by=username, state=ConversationState.OFFICER)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )).rowcount
         if held != 1:
             raise ClaimLost(escalation_id)  # the caller's transaction rolls the escalation back too
     return esc

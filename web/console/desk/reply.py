@@ -7,6 +7,7 @@ would allow on this conversation right now.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,6 +29,7 @@ class ReplyResult:
     reasons: list[tuple[str, str]] = field(default_factory=list)  # (code, plain-language sentence)
     findings: list[str] = field(default_factory=list)  # failed checks: rule and detail
     cleaned_text: str | None = None  # the reply without flagged phrases, known to pass
+    marked: list[tuple[str, bool]] = field(default_factory=list)  # the reply split into (text, flagged) runs
     suggestions: list[tuple[str, str]] = field(default_factory=list)  # approved (template id, rendered text)
     defer_until: datetime | None = None
     message_id: int | None = None
@@ -56,7 +58,10 @@ def send(container: Container, conv: Conversation, user: CurrentUser, text: str,
                          findings=[f"{c.rule}: {c.detail}" for c in decision.checks if not c.passed],
                          defer_until=decision.defer_until, message_id=outcome.message_id)
     if outcome.status == "blocked":
-        result.cleaned_text = None if template_id else _passing_rewrite(container, request, text, decision.language)
+        if not template_id:
+            phrases = wiring.flagged_phrases(container, text, decision.language or "en")
+            result.marked = mark(text, phrases)
+            result.cleaned_text = _passing_rewrite(container, request, text, phrases)
         result.suggestions = wiring.reply_templates(container, request)
     now = container.clock.now()
     with transaction(container.session_factory) as s:
@@ -67,9 +72,25 @@ def send(container: Container, conv: Conversation, user: CurrentUser, text: str,
     return result
 
 
-def _passing_rewrite(container: Container, request: SendRequest, text: str, language: str | None) -> str | None:
-    """Drop the phrases the lint flagged and dry-run the result; offer it only if the gate would allow it."""
-    phrases = wiring.flagged_phrases(container, text, language or "en")
+def mark(text: str, phrases: list[str]) -> list[tuple[str, bool]]:
+    """Split `text` into runs, flagging each occurrence of a phrase, so the page can highlight them."""
+    if not phrases:
+        return [(text, False)]
+    pattern = re.compile("|".join(re.escape(p) for p in sorted(set(phrases), key=len, reverse=True)))
+    runs: list[tuple[str, bool]] = []
+    last = 0
+    for found in pattern.finditer(text):
+        if found.start() > last:
+            runs.append((text[last:found.start()], False))
+        runs.append((found.group(0), True))
+        last = found.end()
+    if last < len(text):
+        runs.append((text[last:], False))
+    return runs
+
+
+def _passing_rewrite(container: Container, request: SendRequest, text: str, phrases: list[str]) -> str | None:
+    """Drop the phrases the lint flagged and dry-run the result; offer it (to edit) only if the gate allows it."""
     if not phrases:
         return None
     cleaned = text

@@ -12,7 +12,6 @@ import io
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +60,7 @@ def update_variant(path: Path, template_id: str, language: str, **changes: Any) 
         for key, value in changes.items():
             if key == "text":
                 value = LiteralScalarString(str(value).strip() + "\n")
-            elif isinstance(value, date):
-                value = value.isoformat()
-            variant[key] = value
+            variant[key] = value  # dates stay dates: written unquoted, like the rest of the catalog
         buffer = io.StringIO()
         yaml.dump(data, buffer)
         _validate(path, buffer.getvalue())

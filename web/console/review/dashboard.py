@@ -57,9 +57,9 @@ def build(s: Session, start: datetime, end: datetime) -> Dashboard:
         select(Escalation.created_at, Escalation.first_reply_at).where(
             Escalation.created_at >= start, Escalation.created_at < end, Escalation.first_reply_at.is_not(None)))]
     d.first_reply_minutes = statistics.median(waits) if waits else None
-    promises = dict(s.execute(select(Promise.status, func.count()).where(
+    promises = {str(status): int(n) for status, n in s.execute(select(Promise.status, func.count()).where(
         Promise.created_at >= start, Promise.created_at < end, Promise.status.in_(["kept", "broken"]))
-        .group_by(Promise.status)).all())
+        .group_by(Promise.status)).all()}
     d.promise_kept = (promises.get("kept", 0), promises.get("kept", 0) + promises.get("broken", 0))
     offered = s.scalar(select(func.count()).where(InstallmentPlan.created_at >= start,
                                                   InstallmentPlan.created_at < end)) or 0
@@ -101,7 +101,8 @@ def blocks_by_reason(s: Session, start: datetime, end: datetime) -> list[tuple[s
 
 def cure_roll(s: Session, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """Per delinquent stage: of the accounts in it at the start of the range, how many cured or rolled forward."""
-    now_in = dict(s.execute(select(Account.stage, func.count()).group_by(Account.stage)).all())
+    now_in = {str(stage): int(n) for stage, n in
+              s.execute(select(Account.stage, func.count()).group_by(Account.stage)).all()}
     moves = s.execute(
         select(StageChange.from_stage, StageChange.to_stage, func.count())
         .where(StageChange.changed_at >= start, StageChange.changed_at < end)

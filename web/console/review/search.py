@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select, text, tuple_
+from sqlalchemy import Select, literal, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from storage.tables import Account, ComplianceDecision, Message
+from storage.types import UTCDateTime
 
 
 class SearchError(ValueError):
@@ -116,7 +117,8 @@ def build_query(f: Filters, dialect: str, limit: int, cursor: tuple[datetime, in
     if f.reason:
         q = q.where(Message.decision_id.is_not(None), _reason_clause(dialect))
     if cursor is not None:
-        q = q.where(tuple_(Message.created_at, Message.id) < tuple_(*cursor))
+        at, ident = cursor
+        q = q.where(tuple_(Message.created_at, Message.id) < tuple_(literal(at, UTCDateTime()), literal(ident)))
     return q.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit + 1)
 
 
