@@ -2,8 +2,9 @@
 
 `deliver(request)`:
   1. One transaction: lock the cardholder's contact-ledger row, read the facts, run every check, write the
-     decision, the message row (sending / deferred / blocked) and its audit event, update the ledger; commit.
-     Concurrent workers serialise on the ledger row, so two sends cannot both slip under the same cap.
+     decision, the message row (sending / deferred / blocked) and its audit event, link the outbox row (if any)
+     to the message, update the ledger; commit. Concurrent workers serialise on the ledger row, so two sends
+     cannot both slip under the same cap.
   2. Only if allowed, outside any transaction: the channel adapter's `send`.
   3. A second transaction records the result: sent (provider id, time) or failed (error code; a permanent
      refusal about the address marks it opted out or invalid; a transient one is reported retryable).

@@ -15,6 +15,7 @@ GSM7_BASIC = frozenset(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+GSM7 = GSM7_BASIC | GSM7_EXTENSION
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +26,9 @@ class SmsLength:
 
 
 def sms_length(text: str) -> SmsLength:
-    if all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text):
-        septets = sum(2 if ch in GSM7_EXTENSION else 1 for ch in text)
+    used = set(text)
+    if used <= GSM7:
+        septets = len(text) + sum(text.count(ch) for ch in used & GSM7_EXTENSION)
         return SmsLength("GSM-7", septets, _segments(septets, single=160, multi=153))
     units = len(text.encode("utf-16-le")) // 2
     return SmsLength("UCS-2", units, _segments(units, single=70, multi=67))

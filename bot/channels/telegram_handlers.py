@@ -12,7 +12,7 @@ variable that `TelegramRuntime.process` (the webhook's path) reads back.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import structlog
@@ -28,7 +28,7 @@ log = structlog.get_logger("accord.telegram.handlers")
 
 ID_LIMIT = 2**53  # Telegram ids fit in 52 bits plus sign; anything larger is not from Telegram
 PRIVATE_MESSAGE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
-Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+Callback = Callable[[Update, Any], Coroutine[Any, Any, None]]
 
 
 def install_handlers(container: Any) -> None:
@@ -49,7 +49,7 @@ def add_handlers(application: Application[Any, Any, Any, Any, Any, Any], inbound
 
 
 def _guarded(work: Callable[[TelegramInbound, Update], Any], inbound: TelegramInbound) -> Callback:
-    async def callback(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def callback(update: Update, _context: Any) -> None:
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(None, work, inbound, update)

@@ -11,6 +11,7 @@ failure raised as TransientChannelError (timeouts, 5xx, 429) that the dispatcher
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -27,6 +28,9 @@ from core.enums import Channel
 from core.ports import OutboundText, SendResult, TransientChannelError
 
 log = structlog.get_logger("accord.twilio")
+# The SDK logs five INFO lines per request (URL, headers, status); Accord logs its own outcome line instead.
+SDK_LOG = logging.getLogger("accord.twilio.sdk")
+SDK_LOG.setLevel(logging.WARNING)
 
 STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
 INBOUND_PATH = "/webhooks/twilio/sms"
@@ -62,7 +66,7 @@ class RoutedHttpClient(TwilioHttpClient):
     exception does not carry headers."""
 
     def __init__(self, api_base: str | None = None, timeout: float | None = 10.0) -> None:
-        super().__init__(timeout=timeout)
+        super().__init__(timeout=timeout, logger=SDK_LOG)
         self._base = urlsplit(api_base.rstrip("/")) if api_base else None
         self._local = threading.local()
 

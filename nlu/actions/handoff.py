@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import step
@@ -52,7 +52,15 @@ class ActionWrongNumber(_Handoff):
 
 
 class ActionThirdParty(_Handoff):
+    """Someone else answered: stop any form (no verification questions for them) and say nothing about debt."""
+
     action_name, reason = "action_third_party", "third_party"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        if tracker.active_loop.get("name") and not any(e.get("event") == "active_loop" for e in events):
+            events += [ActiveLoop(None), SlotSet("requested_slot", None)]
+        return events
 
 
 class ActionOptOut(_Handoff):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -55,13 +56,14 @@ def _holder(s: Session, key: str, name: str, lang: str, tz: str, juris: str, cha
     return holder, account, point
 
 
-def _decision(s: Session, outcome: str, reasons: list[str], pack: str, local: str, at: datetime) -> int:
+def _decision(s: Session, outcome: str, reasons: list[str], pack: str, tz: str, at: datetime) -> int:
+    local = at.astimezone(ZoneInfo(tz)).isoformat(timespec="seconds")
     d = ComplianceDecision(outcome=outcome, reasons=reasons, policy_pack=pack, policy_version="2026.11.1",
                            checks=[{"rule": f"{pack}.contact_hours", "passed": "outside_contact_hours" not in reasons,
                                     "detail": "local time " + local[11:16]},
                                    {"rule": f"{pack}.wording", "passed": "forbidden_wording" not in reasons,
                                     "detail": "threat of arrest: 'arrest'" if "forbidden_wording" in reasons else "ok"}],
-                           counters={"contacts_7d": 2}, timezone="Asia/Shanghai", local_time=local, decided_at=at)
+                           counters={"contacts_7d": 2}, timezone=tz, local_time=local, decided_at=at)
     s.add(d)
     s.flush()
     return d.id
@@ -100,19 +102,19 @@ def seed(s: Session, now: datetime) -> World:
         s.flush()
         w.escalations[key] = esc.id
         pack = juris
-        allow = _decision(s, "allow", [], pack, "2026-11-23T10:00:00+08:00", now - timedelta(hours=2))
+        sent_at = now - timedelta(hours=1 if key == "att" else 2)
+        allow = _decision(s, "allow", [], pack, tz, sent_at)
         reminder = Message(cardholder_id=holder.id, account_id=account.id, conversation_id=conv.id,
                            contact_point_id=point.id, channel=channel, direction="outbound", status="sent",
                            purpose="reminder", author="scheduler", template_id="reminder.gentle", template_version=1,
                            language=lang, text=("您好，这是一条还款提醒。" if lang == "zh" else
                                                 "Hello, this is a payment reminder."),
-                           created_at=now - timedelta(hours=2), sent_at=now - timedelta(hours=2), decision_id=allow)
+                           created_at=sent_at, sent_at=sent_at, decision_id=allow)
         inbound_text = HOSTILE if key == "us" else ("我失业了，现在真的很难。" if lang == "zh" else "I need to talk to a person.")
         inbound = Message(cardholder_id=holder.id, account_id=account.id, conversation_id=conv.id,
                           contact_point_id=point.id, channel=channel, direction="inbound", status="received",
                           author="cardholder", text=inbound_text, created_at=now - timedelta(minutes=waited + 1))
-        block = _decision(s, "block", ["forbidden_wording"], pack, "2026-11-23T10:05:00+08:00",
-                          now - timedelta(minutes=waited))
+        block = _decision(s, "block", ["forbidden_wording"], pack, tz, now - timedelta(minutes=waited))
         blocked = Message(cardholder_id=holder.id, account_id=account.id, conversation_id=conv.id,
                           contact_point_id=point.id, channel=channel, direction="outbound", status="blocked",
                           purpose="bot_reply", author="bot", template_id="dialogue.hardship", template_version=2,

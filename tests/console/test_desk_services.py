@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from accord.bootstrap import Container
+from accord.dialogue.config import load_negotiation
 from storage.db import transaction
 from storage.tables import Cardholder, Conversation, Escalation, Installment, InstallmentPlan, Promise
 from tests.console.seed import seed
@@ -87,16 +88,21 @@ def test_plans_beyond_the_officers_limits_wait_for_a_supervisor(container: Conta
         account = holder.accounts[0]
         inside, why_inside = plans.propose(s, account, world.conversations["us"], plans.PlanTerms(6), "officer:o",
                                            config.plan_limits["officer"], now)
+        policy = load_negotiation(container.settings.accord_config_dir).policy()
         beyond, why_beyond = plans.propose(s, account, world.conversations["us"],
                                            plans.PlanTerms(18, settlement_discount_bp=1000, interest_waived=True),
-                                           "officer:o", config.plan_limits["officer"], now)
+                                           "officer:o", config.plan_limits["officer"], now, policy)
         assert (inside.status, why_inside) == ("proposed", [])
         assert inside.total_minor == 348000 and inside.monthly_minor == 58000
         assert beyond.status == "pending_approval"
-        assert why_beyond == ["term 18 > 12 months", "discount 1000 > 0 bp", "interest waiver"]
+        assert why_beyond == ["term 18 > 12 months", "discount 1000 > 0 bp", "interest waiver",
+                              "settlement discount at dpd_1_29 (only at dpd_90_plus)"]
+        tiny, why_tiny = plans.propose(s, account, None, plans.PlanTerms(12, down_payment_minor=340000), "officer:o",
+                                       config.plan_limits["officer"], now, policy)
+        assert tiny.status == "pending_approval" and why_tiny == ["monthly 666 below the minimum 2500 (minor units)"]
         assert beyond.total_minor == 348000 - 34800
     with transaction(container.session_factory) as s:
-        assert [p.id for p in plans.pending(s)] == [beyond.id]
+        assert [p.id for p in plans.pending(s)] == [beyond.id, tiny.id]
         approved = plans.decide(s, beyond.id, "supervisor:sam", approve=True)
         assert approved is not None and (approved.status, approved.approved_by) == ("proposed", "supervisor:sam")
         assert plans.decide(s, beyond.id, "supervisor:sam", approve=True) is None  # only once

@@ -72,8 +72,8 @@ def test_dashboard_figures(container: Container) -> None:
         seed(s, now)
     with transaction(container.session_factory) as s:
         d = dashboard.build(s, now - timedelta(days=7), now + timedelta(hours=1))
-    assert d.hours == {"CN": [0] * 10 + [1] + [0] * 13, "UK": [0] * 10 + [1] + [0] * 13,
-                       "US": [0] * 10 + [2] + [0] * 13}
+    # Reminders at 00:00Z (the Chicago one at 01:00Z): 08:00 Shanghai, 00:00 London, 19:00 New York and Chicago.
+    assert d.hours == {"CN": [0] * 8 + [1] + [0] * 15, "UK": [1] + [0] * 23, "US": [0] * 19 + [2] + [0] * 4}
     assert d.blocks == [("forbidden_wording", 4)]
     assert sorted(d.escalations) == [("ask_human", 1), ("attorney", 1), ("dispute", 1), ("distress", 1)]
     rolls = {r["stage"]: r for r in d.cure_roll}

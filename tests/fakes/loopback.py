@@ -55,6 +55,7 @@ class LoopbackServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out in separate writes; don't wait on delayed ACKs
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

@@ -6,7 +6,7 @@ readers get the numbers. Labels are escaped here because the result is marked sa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 
 from markupsafe import Markup
@@ -79,12 +79,18 @@ def _short(count: int) -> str:
     return f"{count / 1000:.0f}k" if count >= 10000 else f"{count / 1000:.1f}k" if count >= 1000 else str(count)
 
 
-def rate_bars(rows: Sequence[dict[str, object]], cure: str, roll: str) -> list[tuple[str, float]]:
+def rate_bars(rows: Sequence[dict[str, object]], cure: str, roll: str,
+              stage_label: Callable[[str], str] = str) -> list[tuple[str, float]]:
     """Cure and roll rates as percentage bars, two per stage."""
     items: list[tuple[str, float]] = []
     for row in rows:
         for label, key in ((cure, "cure_rate"), (roll, "roll_rate")):
             value = row.get(key)
             if isinstance(value, float):
-                items.append((f"{row['stage']} · {label}", round(100 * value, 1)))
+                items.append((f"{stage_label(str(row['stage']))} · {label}", round(100 * value, 1)))
     return items
+
+
+def relabel(items: Sequence[tuple[str, float]], label: Callable[[str], str]) -> list[tuple[str, float]]:
+    """Chart items with their codes turned into words in the reader's language."""
+    return [(label(code), value) for code, value in items]

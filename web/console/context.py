@@ -8,6 +8,8 @@ from pathlib import Path
 from fastapi.templating import Jinja2Templates
 
 from accord.bootstrap import Container
+from accord.dialogue.config import load_negotiation
+from core.negotiation import NegotiationPolicy
 from web.console import i18n
 from web.console.config import ConsoleConfig, load_console_config
 from web.console.sessions import SessionCodec
@@ -21,6 +23,7 @@ class ConsoleContext:
     config: ConsoleConfig
     codec: SessionCodec
     templates: Jinja2Templates
+    negotiation: NegotiationPolicy
 
 
 def build_context(container: Container) -> ConsoleContext:
@@ -34,4 +37,6 @@ def build_context(container: Container) -> ConsoleContext:
     templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
     templates.env.globals["catalog"] = i18n.CATALOG
     templates.env.filters["duration"] = i18n.format_duration
-    return ConsoleContext(container=container, config=config, codec=codec, templates=templates)
+    negotiation = load_negotiation(settings.accord_config_dir).policy()
+    return ConsoleContext(container=container, config=config, codec=codec, templates=templates,
+                          negotiation=negotiation)

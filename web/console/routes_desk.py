@@ -137,7 +137,8 @@ def propose_plan(request: Request, ctx: Ctx, user: Desk, conversation_id: int,
                                     down_payment_minor=parse_amount(down_payment, account.currency),
                                     settlement_discount_bp=discount_bp, fees_waived=waive_fees,
                                     interest_waived=waive_interest)
-            plan, why = plans.propose(s, account, conv.id, terms, f"officer:{user.username}", limits, now)
+            plan, why = plans.propose(s, account, conv.id, terms, f"officer:{user.username}", limits, now,
+                                      ctx.negotiation)
         except ValueError as exc:  # PlanError or a malformed amount
             return render(request, ctx, "_notice.html", user, status_code=422, level="error",
                           message=("conv.plan_refused", {"why": str(exc)}))

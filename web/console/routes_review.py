@@ -12,8 +12,8 @@ from sqlalchemy import select
 from core.clock import parse_instant
 from storage.db import transaction
 from storage.tables import Account, AuditEvent, ComplianceDecision, Message
-from web.console import audit_trail, charts
-from web.console.deps import Ctx, CurrentUser, require
+from web.console import audit_trail, charts, i18n
+from web.console.deps import Ctx, CurrentUser, language_of, require
 from web.console.render import render
 from web.console.review import dashboard, search
 from web.console.review import wiring as services
@@ -132,8 +132,17 @@ def dashboard_page(request: Request, ctx: Ctx, user: Reviewer, days: int | None 
     start = end - timedelta(days=days)
     with transaction(ctx.container.session_factory) as s:
         data = dashboard.build(s, start, end)
+    lang = language_of(request, user)
+
+    def stage_label(stage: str) -> str:
+        return ctx.container.stages.label(stage, lang)
+
+    def reason_label(code: str) -> str:
+        key = f"reason.{code}"
+        return i18n.translate(lang, key) if key in i18n.CATALOG else code
+
     return render(request, ctx, "review_dashboard.html", user, active="dashboard", d=data, days=days,
-                  charts=charts, night=NIGHT_HOURS)
+                  charts=charts, night=NIGHT_HOURS, stage_label=stage_label, reason_label=reason_label)
 
 
 NIGHT_HOURS = (22, 23, 0, 1, 2, 3, 4, 5, 6, 7)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 from fastapi import HTTPException, Request
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 MAX_BODY_BYTES = 64 * 1024  # a Twilio SMS webhook is ~1 KB (1,600 characters at most); a Telegram update a few KB
 MAX_FORM_FIELDS = 200
@@ -32,8 +32,8 @@ def parse_form(request: Request, body: bytes) -> FormData:
         raise HTTPException(415, "expected application/x-www-form-urlencoded")
     try:
         text = body.decode("utf-8")
-        pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict",
-                          max_num_fields=MAX_FORM_FIELDS)
+        pairs: list[tuple[str, str | UploadFile]] = list(parse_qsl(
+            text, keep_blank_values=True, encoding="utf-8", errors="strict", max_num_fields=MAX_FORM_FIELDS))
     except UnicodeDecodeError as exc:
         raise HTTPException(400, "body is not valid UTF-8") from exc
     except ValueError as exc:

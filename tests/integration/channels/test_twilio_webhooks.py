@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -251,3 +253,14 @@ def test_an_empty_auth_token_never_verifies_anything(live_settings: Settings, cl
             assert post_twilio(client, SMS, params, signature=forged).status_code == 404
     finally:
         container.close()
+
+
+def test_a_chunked_body_without_a_length_is_still_bounded(app: Container, client: TestClient) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(100):
+            yield b"Body=" + b"x" * 1024 + b"&"
+
+    headers = {**FORM, "X-Twilio-Signature": "anything"}
+    response = client.post(SMS, content=chunks(), headers=headers)
+    assert response.status_code == 413
+    assert inbound_rows(app) == []

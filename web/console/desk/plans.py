@@ -1,4 +1,5 @@
-"""Officer plan proposals, checked against the officer's role limits (config/console.yaml).
+"""Officer plan proposals, checked against the officer's role limits (config/console.yaml) and the bank-wide
+rules of config/negotiation.yaml.
 
 A plan inside the proposer's limits is offered at once (status `proposed`); one beyond them waits as
 `pending_approval` until a supervisor approves it. Amounts are integer minor units throughout.
@@ -13,7 +14,8 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.enums import InstallmentStatus, PlanStatus
+from core.enums import InstallmentStatus, PlanStatus, Stage
+from core.negotiation import NegotiationPolicy
 from storage.tables import Account, Installment, InstallmentPlan
 from web.console.config import PlanLimits
 
@@ -60,10 +62,25 @@ def plan_amounts(balance_minor: int, terms: PlanTerms) -> tuple[int, int]:
     return total, (total - terms.down_payment_minor) // terms.term_months
 
 
+def against_policy(account: Account, terms: PlanTerms, monthly: int, policy: NegotiationPolicy | None) -> list[str]:
+    """The bank-wide rules of config/negotiation.yaml that bind officers too: no settlement discount before 90
+    days past due, and no installment below the currency's minimum. Breaking them needs a supervisor."""
+    if policy is None:
+        return []
+    why = []
+    if terms.settlement_discount_bp and account.stage != Stage.DPD_90_PLUS:
+        why.append(f"settlement discount at {account.stage} (only at {Stage.DPD_90_PLUS.value})")
+    minimum = policy.min_monthly(account.currency)
+    if monthly < minimum:
+        why.append(f"monthly {monthly} below the minimum {minimum} (minor units)")
+    return why
+
+
 def propose(s: Session, account: Account, conversation_id: int | None, terms: PlanTerms, proposer: str,
-            limits: PlanLimits, now: datetime) -> tuple[InstallmentPlan, list[str]]:
+            limits: PlanLimits, now: datetime,
+            policy: NegotiationPolicy | None = None) -> tuple[InstallmentPlan, list[str]]:
     total, monthly = plan_amounts(account.balance_minor, terms)
-    why = beyond_limits(terms, limits)
+    why = beyond_limits(terms, limits) + against_policy(account, terms, monthly, policy)
     plan = InstallmentPlan(
         account_id=account.id, conversation_id=conversation_id,
         status=PlanStatus.PENDING_APPROVAL if why else PlanStatus.PROPOSED,
