@@ -28,7 +28,8 @@ SAFE_KEYS = frozenset({"author", "authored_by", "auth_method", "token_count"})
 E164_RE = re.compile(r"(?<![\w+])\+\d[\d ()-]{6,18}\d")
 LONG_DIGITS_RE = re.compile(r"(?<![\d*])\d{11,19}(?!\d)")  # bare mobile numbers, card numbers, chat ids
 URL_CREDENTIALS_RE = re.compile(r"(\b[a-zA-Z][\w+.-]*://[^:/?#\s@]*:)[^@\s/]+@")
-BOT_TOKEN_RE = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")
+# No leading \b: in Bot API URLs the token follows "/bot" directly, where a word boundary never matches.
+BOT_TOKEN_RE = re.compile(r"(?<!\d)\d{6,12}:[A-Za-z0-9_-]{30,}")
 BEARER_RE = re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}")
 
 REDACTED_SECRET = "[secret]"

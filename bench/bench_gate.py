@@ -12,6 +12,7 @@ import os
 from datetime import UTC, date, datetime
 
 from sqlalchemy import insert
+from sqlalchemy.orm import Session, sessionmaker
 
 from accord.settings import PROJECT_ROOT
 from bench.common import BenchContext, Result, timer
@@ -78,7 +79,7 @@ def run(ctx: BenchContext) -> list[Result]:
     ]
 
 
-def _portfolio(factory, count: int) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def]
+def _portfolio(factory: sessionmaker[Session], count: int) -> list[tuple[int, int]]:
     with transaction(factory) as session:
         holder_ids = session.scalars(insert(Cardholder).returning(Cardholder.id, sort_by_parameter_order=True), [
             {"external_id": f"B{i:07d}", "full_name": "Bench Person", "language": "en",

@@ -11,7 +11,6 @@ writing, so the gate has nobody to check a reply against, and the privacy rule f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import structlog
@@ -33,7 +32,6 @@ class ChatMessage:
     chat_id: int
     message_id: int
     from_user_id: int | None
-    sent_at: datetime  # Telegram's own timestamp; stored times use Accord's clock
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,12 @@ inserted with ON CONFLICT DO NOTHING on their idempotency key, so a second sweep
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, and_, exists, select
 
@@ -20,20 +21,20 @@ from accord.bootstrap import Container
 from core.cadence import TouchState, reminder_key, touch_due
 from core.contact_choice import ContactOption, choose_contact
 from core.delinquency import REMINDER_STAGES, assess
-from core.enums import MessagePurpose, PlanStatus, PromiseStatus
+from core.enums import Channel, MessagePurpose, PlanStatus, PromiseStatus
 from core.send_window import earliest_send, local_date, zone
 from core.staging import StageRule
 from scheduler.config import SweepPolicy
-from scheduler.contacts import contact_options
 from scheduler.outbox import OUTBOX, PENDING, insert_isolated, outbox_row
 from scheduler.runtime import scheduler_config
 from scheduler.templates import reminder_template
-from storage.tables import Account, Cardholder, InstallmentPlan, Promise
+from storage.tables import Account, Cardholder, ContactPoint, InstallmentPlan, Promise
 
 log = logging.getLogger(__name__)
 
 _A = Account.__table__
 _C = Cardholder.__table__
+_CP = ContactPoint.__table__
 # Reminders wait while the cardholder has agreed something: an open promise or a plan in force.
 _PLAN_PAUSES = (PlanStatus.ACTIVE.value, PlanStatus.PENDING_APPROVAL.value)
 
@@ -53,100 +54,87 @@ class SweepReport:
 
 def run_sweep(container: Container, now: datetime | None = None) -> SweepReport:
     now = now or container.clock.now()
-    config = scheduler_config(container)
-    rules = {rule.stage.value: rule for rule in container.stages.rules()}
-    all_rules = container.stages.rules()
+    policy = scheduler_config(container).sweep
+    planner = _Planner(container.stages.rules(), policy, now)
     report = SweepReport()
-    for batch in _candidate_batches(container, config.sweep.batch_size):
-        first, last = batch[0].id, batch[-1].id
+    for batch in _candidate_batches(container, policy.batch_size):
+        first, last = batch[0][0], batch[-1][0]
         with container.engine.connect() as conn:
             pending = _pending_accounts(conn, first, last)
-            options = contact_options(conn, {row.cardholder_id for row in batch})
-        rows: list[dict[str, Any]] = []
+            options = _contact_options(conn, first, last)
+        rows: list[tuple[Any, ...]] = []
         for account in batch:
             report.scanned += 1
             try:
-                planned = _plan(account, rules, all_rules, config.sweep, pending, options, now, report)
+                planned = planner.plan(account, pending, options, report.skipped)
             except Exception:  # one bad account never stops the sweep
-                log.exception("sweep: planning account %s failed", account.id)
+                log.exception("sweep: planning account %s failed", account[0])
                 report.failed += 1
                 continue
             if planned is not None:
                 rows.append(planned)
-        _insert(container, rows, report)
+        added, failed = insert_isolated(container.engine, rows)
+        report.planned += added
+        report.failed += failed
+        report.already_planned += len(rows) - added - failed
     log.info("sweep done", extra={"report": report.as_dict()})
     return report
 
 
-def _plan(
-    account: Any,
-    rules: dict[str, StageRule],
-    all_rules: tuple[StageRule, ...],
-    policy: SweepPolicy,
-    pending: set[int],
-    options: dict[int, list[ContactOption]],
-    now: datetime,
-    report: SweepReport,
-) -> dict[str, Any] | None:
-    rule = rules.get(account.stage)
-    tz = zone(account.timezone)
-    today = local_date(now, tz)
-    standing = assess(account.balance_minor, account.minimum_due_minor, account.due_date, today, all_rules)
-    if rule is None or standing.stage != account.stage:
-        report.skipped["stage_not_current"] += 1  # staging has not caught up yet; it will within the hour
-        return None
-    last_at, changed_at = account.last_reminder_at, account.stage_changed_at
-    state = TouchState(standing.days_past_due, account.touches_in_stage, local_date(last_at, tz) if last_at else None,
-                       last_at, changed_at, local_date(changed_at, tz) if changed_at else None)
-    slot = touch_due(rule, state, today, policy.min_gap_days_after_stage_change)
-    if slot is None:
-        report.skipped["not_due"] += 1
-        return None
-    if account.id in pending:
-        report.skipped["reminder_pending"] += 1
-        return None
-    contact = choose_contact(options.get(account.cardholder_id, ()), rule.channels,
-                             frozenset(policy.consent_required))
-    if contact is None:
-        report.skipped["no_usable_contact"] += 1
-        return None
-    # An unknown zone is not guessed: the row goes now and the gate blocks it with the reason on record.
-    window = policy.send_window
-    not_before = earliest_send(now, tz, window.start, window.end) if tz else now
-    return outbox_row(
-        key=reminder_key(account.id, account.due_date, account.stage, slot),
-        cardholder_id=account.cardholder_id,
-        account_id=account.id,
-        contact_point_id=contact.contact_point_id,
-        channel=contact.channel.value,
-        purpose=MessagePurpose.REMINDER,
-        template_id=reminder_template(account.stage, contact),
-        language=account.language,
-        params=reminder_params(account, rule, standing.days_past_due, slot),
-        not_before=not_before,
-        now=now,
-        priority=policy.priority,
-    )
+class _Planner:
+    """Applies the core's rules to one account row. Everything that depends only on the zone (local date, send
+    window opening) is worked out once per zone, which keeps a million-account sweep cheap."""
 
+    def __init__(self, rules: tuple[StageRule, ...], policy: SweepPolicy, now: datetime) -> None:
+        self.rules = rules
+        self.by_stage = {rule.stage.value: rule for rule in rules}
+        self.policy = policy
+        self.now = now
+        self.consent_required = frozenset(policy.consent_required)
+        self._zones: dict[str, tuple[ZoneInfo | None, date, datetime]] = {}
 
-def reminder_params(account: Any, rule: StageRule, dpd: int, slot: int) -> dict[str, Any]:
-    return {
-        "stage": account.stage,
-        "tone": rule.tone.value,
-        "touch": slot + 1,
-        "days_past_due": max(dpd, 0),
-        "amount_due_minor": account.minimum_due_minor,
-        "balance_minor": account.balance_minor,
-        "currency": account.currency,
-        "due_date": account.due_date.isoformat(),
-    }
+    def zone_facts(self, name: str) -> tuple[ZoneInfo | None, date, datetime]:
+        facts = self._zones.get(name)
+        if facts is None:
+            tz = zone(name)
+            window = self.policy.send_window
+            # An unknown zone is not guessed: the row goes now and the gate blocks it with the reason on record.
+            opening = earliest_send(self.now, tz, window.start, window.end) if tz else self.now
+            facts = self._zones[name] = (tz, local_date(self.now, tz), opening)
+        return facts
 
-
-def _insert(container: Container, rows: Sequence[dict[str, Any]], report: SweepReport) -> None:
-    added, failed = insert_isolated(container.engine, rows)
-    report.planned += added
-    report.failed += failed
-    report.already_planned += len(rows) - added - failed
+    def plan(self, account: Sequence[Any], pending: set[int], options: dict[int, list[ContactOption]],
+             skipped: Counter[str]) -> tuple[Any, ...] | None:
+        (account_id, holder_id, stage, due, balance, minimum, currency, touches, last_at, changed_at, language,
+         zone_name) = account
+        rule = self.by_stage.get(stage)
+        tz, today, not_before = self.zone_facts(zone_name)
+        standing = assess(balance, minimum, due, today, self.rules)
+        if rule is None or standing.stage != stage:
+            skipped["stage_not_current"] += 1  # staging has not caught up yet; it will within the hour
+            return None
+        state = TouchState(standing.days_past_due, touches, local_date(last_at, tz) if last_at else None, last_at,
+                           changed_at, local_date(changed_at, tz) if changed_at else None)
+        slot = touch_due(rule, state, today, self.policy.min_gap_days_after_stage_change)
+        if slot is None:
+            skipped["not_due"] += 1
+            return None
+        if account_id in pending:
+            skipped["reminder_pending"] += 1
+            return None
+        contact = choose_contact(options.get(holder_id, ()), rule.channels, self.consent_required)
+        if contact is None:
+            skipped["no_usable_contact"] += 1
+            return None
+        params = {"stage": stage, "tone": rule.tone.value, "touch": slot + 1,
+                  "days_past_due": max(standing.days_past_due, 0), "amount_due_minor": minimum,
+                  "balance_minor": balance, "currency": currency, "due_date": due.isoformat()}
+        return outbox_row(
+            key=reminder_key(account_id, due, stage, slot), cardholder_id=holder_id, account_id=account_id,
+            contact_point_id=contact.contact_point_id, channel=contact.channel.value,
+            purpose=MessagePurpose.REMINDER, template_id=reminder_template(stage, contact), language=language,
+            params=params, not_before=not_before, now=self.now, priority=self.policy.priority,
+        )
 
 
 def _candidate_batches(container: Container, size: int) -> Iterator[Sequence[Any]]:
@@ -177,11 +165,11 @@ def _candidate_batches(container: Container, size: int) -> Iterator[Sequence[Any
     after = 0
     while True:
         with container.engine.connect() as conn:
-            batch = conn.execute(base.where(_A.c.id > after)).all()
+            batch = conn.execute(base.where(_A.c.id > after)).tuples().all()
         if not batch:
             return
         yield batch
-        after = batch[-1].id
+        after = batch[-1][0]
 
 
 def _pending_accounts(conn: Connection, first: int, last: int) -> set[int]:
@@ -198,3 +186,20 @@ def _pending_accounts(conn: Connection, first: int, last: int) -> set[int]:
     )
     return {row[0] for row in rows}
 
+
+def _contact_options(conn: Connection, first: int, last: int) -> dict[int, list[ContactOption]]:
+    """The contact points of every cardholder owning an account in [first, last]: a range join, so the query
+    stays the same size whatever the batch."""
+    holders = select(_A.c.cardholder_id).where(_A.c.id >= first, _A.c.id <= last).scalar_subquery()
+    rows = conn.execute(
+        select(_CP.c.id, _CP.c.cardholder_id, _CP.c.channel, _CP.c.preferred, _CP.c.consent_basis.is_not(None),
+               _CP.c.opted_out_at.is_not(None), _CP.c.status, _CP.c.verified)
+        .where(_CP.c.cardholder_id.in_(holders))
+    ).tuples()
+    channels = {channel.value: channel for channel in Channel}
+    options: dict[int, list[ContactOption]] = defaultdict(list)
+    for cp_id, holder_id, channel, preferred, consent, opted_out, status, verified in rows:
+        kind = channels.get(channel)
+        if kind is not None:  # a channel this version does not send on is never chosen
+            options[holder_id].append(ContactOption(cp_id, kind, preferred, consent, opted_out, status, verified))
+    return options

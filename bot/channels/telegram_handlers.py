@@ -71,7 +71,7 @@ def _chat_message(update: Update) -> ChatMessage:
         if not isinstance(value, int) or not -ID_LIMIT < value < ID_LIMIT:
             raise InboundRejected(f"{name} is not a Telegram id")
     return ChatMessage(chat_id=message.chat_id, message_id=message.message_id,
-                       from_user_id=message.from_user.id if message.from_user else None, sent_at=message.date)
+                       from_user_id=message.from_user.id if message.from_user else None)
 
 
 def _on_text(inbound: TelegramInbound, update: Update) -> None:

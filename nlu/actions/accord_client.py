@@ -27,13 +27,15 @@ def _settings() -> tuple:
     return base, token
 
 
-def call(conversation_id: str, step: str, body: dict[str, Any] | None = None, method: str = "POST") -> dict:
-    """Run one dialogue step in Accord, e.g. call("42", "verify", {...}); returns its JSON answer."""
+async def call(conversation_id: str, step: str, body: dict[str, Any] | None = None, method: str = "POST") -> dict:
+    """Run one dialogue step in Accord, e.g. await call("42", "verify", {...}); returns its JSON answer.
+
+    Async, so one slow call never holds up the action server's other conversations."""
     base, token = _settings()
     url = f"{base}/internal/v1/conversations/{conversation_id}/{step}"
     try:
-        with httpx.Client(timeout=TIMEOUT_S) as client:
-            response = client.request(method, url, json=body, headers={TOKEN_HEADER: token})
+        async with httpx.AsyncClient(timeout=TIMEOUT_S) as client:
+            response = await client.request(method, url, json=body, headers={TOKEN_HEADER: token})
     except httpx.HTTPError as exc:
         raise AccordUnavailable(f"{step}: {exc.__class__.__name__}") from exc
     if response.status_code != 200:

@@ -29,10 +29,10 @@ def apply(dispatcher: CollectingDispatcher, result: dict[str, Any]) -> list[Even
     return events
 
 
-def step(dispatcher: CollectingDispatcher, tracker: Tracker, name: str, body: dict | None = None,
-         method: str = "POST") -> list[EventType]:
+async def step(dispatcher: CollectingDispatcher, tracker: Tracker, name: str, body: dict | None = None,
+               method: str = "POST") -> list[EventType]:
     try:
-        result = call(tracker.sender_id, name, body, method)
+        result = await call(tracker.sender_id, name, body, method)
     except AccordUnavailable:
         dispatcher.utter_message(json_message=UNAVAILABLE)
         return []

@@ -24,7 +24,7 @@ class _Handoff(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
-        return step(dispatcher, tracker, "handoff", {"reason": self.reason_for(tracker), "text": text})
+        return await step(dispatcher, tracker, "handoff", {"reason": self.reason_for(tracker), "text": text})
 
 
 class ActionHandOver(_Handoff):

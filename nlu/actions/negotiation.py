@@ -28,7 +28,7 @@ class ValidateHardshipForm(FormValidationAction):
                                         domain: dict) -> dict[str, Any]:
         # "I lost my job, can I pay 200 a month?" already answers the form's second question.
         if _activating(tracker) and tracker.get_slot("affordable_amount") is None and _topic_text(tracker):
-            value = parse_slot(dispatcher, tracker, "affordable_amount", _topic_text(tracker), quiet=True)
+            value = await parse_slot(dispatcher, tracker, "affordable_amount", _topic_text(tracker), quiet=True)
             return value if value["affordable_amount"] else {}
         return {}
 
@@ -40,7 +40,7 @@ class ValidateHardshipForm(FormValidationAction):
                                          domain: dict) -> dict[str, Any]:
         if isinstance(value, str) and value.isdigit():
             return {"affordable_amount": value}  # already read by Accord (minor units)
-        return parse_slot(dispatcher, tracker, "affordable_amount", value)
+        return await parse_slot(dispatcher, tracker, "affordable_amount", value)
 
 
 class ValidatePromiseForm(FormValidationAction):
@@ -49,17 +49,17 @@ class ValidatePromiseForm(FormValidationAction):
 
     async def extract_promise_date(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: dict) -> dict[str, Any]:
-        return self._from_topic(dispatcher, tracker, "promise_date")
+        return await self._from_topic(dispatcher, tracker, "promise_date")
 
     async def extract_promise_amount(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                      domain: dict) -> dict[str, Any]:
-        return self._from_topic(dispatcher, tracker, "promise_amount")
+        return await self._from_topic(dispatcher, tracker, "promise_amount")
 
     @staticmethod
-    def _from_topic(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) -> dict[str, Any]:
+    async def _from_topic(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) -> dict[str, Any]:
         # "I'll pay 200 next Friday" fills both slots before the form asks anything.
         if _activating(tracker) and tracker.get_slot(slot) is None and _topic_text(tracker):
-            value = parse_slot(dispatcher, tracker, slot, _topic_text(tracker), quiet=True)
+            value = await parse_slot(dispatcher, tracker, slot, _topic_text(tracker), quiet=True)
             return value if value[slot] else {}
         return {}
 
@@ -68,13 +68,13 @@ class ValidatePromiseForm(FormValidationAction):
         if isinstance(value, str) and len(value) == 10 and value[4] == "-":
             return {"promise_date": value}  # already an ISO date from Accord
         # When the form starts from the promise itself, a missing date is simply asked for, not complained about.
-        return parse_slot(dispatcher, tracker, "promise_date", value, quiet=_activating(tracker))
+        return await parse_slot(dispatcher, tracker, "promise_date", value, quiet=_activating(tracker))
 
     async def validate_promise_amount(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                       domain: dict) -> dict[str, Any]:
         if isinstance(value, str) and value.isdigit():
             return {"promise_amount": value}
-        return parse_slot(dispatcher, tracker, "promise_amount", value)
+        return await parse_slot(dispatcher, tracker, "promise_amount", value)
 
 
 class ActionAskHardshipReason(TemplateAction):
@@ -99,7 +99,7 @@ class ActionOfferPlan(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
         amount = tracker.get_slot("affordable_amount")
-        return step(dispatcher, tracker, "hardship", {
+        return await step(dispatcher, tracker, "hardship", {
             "hardship_type": tracker.get_slot("hardship_type"),
             "reason": tracker.get_slot("hardship_reason"),
             # The form slot holds what Accord already read from the cardholder's words: integer minor units.
@@ -112,7 +112,7 @@ class ActionSelectPlan(Action):
         return "action_select_plan"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        return step(dispatcher, tracker, "plan/select", {"text": tracker.latest_message.get("text") or ""})
+        return await step(dispatcher, tracker, "plan/select", {"text": tracker.latest_message.get("text") or ""})
 
 
 class ActionConfirmPlan(Action):
@@ -120,7 +120,7 @@ class ActionConfirmPlan(Action):
         return "action_confirm_plan"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        return step(dispatcher, tracker, "plan/confirm")
+        return await step(dispatcher, tracker, "plan/confirm")
 
 
 class ActionRejectPlan(Action):
@@ -128,7 +128,7 @@ class ActionRejectPlan(Action):
         return "action_reject_plan"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        return step(dispatcher, tracker, "plan/reject")
+        return await step(dispatcher, tracker, "plan/reject")
 
 
 class ActionCounterOffer(Action):
@@ -136,7 +136,7 @@ class ActionCounterOffer(Action):
         return "action_counter_offer"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        return step(dispatcher, tracker, "plan/counter", {"text": tracker.latest_message.get("text") or ""})
+        return await step(dispatcher, tracker, "plan/counter", {"text": tracker.latest_message.get("text") or ""})
 
 
 class ActionRecordPromise(Action):
@@ -144,7 +144,7 @@ class ActionRecordPromise(Action):
         return "action_record_promise"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        return step(dispatcher, tracker, "promise", {
+        return await step(dispatcher, tracker, "promise", {
             "date": str(tracker.get_slot("promise_date") or ""),
             "amount": str(tracker.get_slot("promise_amount") or ""),
         })
@@ -155,4 +155,4 @@ class ActionTellBalance(Action):
         return "action_tell_balance"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        return step(dispatcher, tracker, "balance")
+        return await step(dispatcher, tracker, "balance")

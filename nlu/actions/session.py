@@ -21,7 +21,7 @@ class ActionSessionStart(Action):
         carried = {k: v for k, v in tracker.slots.items() if v is not None and k != "requested_slot"}
         events += [SlotSet(k, v) for k, v in carried.items()]
         try:
-            context = call(tracker.sender_id, "context", method="GET")
+            context = await call(tracker.sender_id, "context", method="GET")
         except AccordUnavailable:
             context = None
         if context is not None:
@@ -62,7 +62,7 @@ class ActionFallback(Action):
         return "action_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        return step(dispatcher, tracker, "fallback", {"in_a_row": _fallbacks_in_a_row(tracker) + 1})
+        return await step(dispatcher, tracker, "fallback", {"in_a_row": _fallbacks_in_a_row(tracker) + 1})
 
 
 def _fallbacks_in_a_row(tracker: Tracker) -> int:

@@ -12,13 +12,13 @@ from actions.accord_client import AccordUnavailable, call
 from actions.common import UNAVAILABLE, TemplateAction, apply, say, step
 
 
-def parse_slot(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, text: Any,
+async def parse_slot(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, text: Any,
                quiet: bool = False) -> dict[str, Any]:
     """Ask Accord to read one form answer; an unreadable one is cleared and Accord's re-ask template said."""
     if not isinstance(text, str) or not text.strip():
         return {slot: None}
     try:
-        result = call(tracker.sender_id, "parse", {"slot": slot, "text": text})
+        result = await call(tracker.sender_id, "parse", {"slot": slot, "text": text})
     except AccordUnavailable:
         dispatcher.utter_message(json_message=UNAVAILABLE)
         return {slot: None}
@@ -34,11 +34,11 @@ class ValidateVerificationForm(FormValidationAction):
 
     async def validate_card_last4(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: dict) -> dict[str, Any]:
-        return parse_slot(dispatcher, tracker, "card_last4", value)
+        return await parse_slot(dispatcher, tracker, "card_last4", value)
 
     async def validate_birth_year(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: dict) -> dict[str, Any]:
-        return parse_slot(dispatcher, tracker, "birth_year", value)
+        return await parse_slot(dispatcher, tracker, "birth_year", value)
 
 
 class ActionAskCardLast4(TemplateAction):
@@ -58,4 +58,4 @@ class ActionVerify(Action):
         if not card or not year:
             say(dispatcher, "verify.ask_card_last4")
             return []
-        return step(dispatcher, tracker, "verify", {"card_last4": str(card), "birth_year": str(year)})
+        return await step(dispatcher, tracker, "verify", {"card_last4": str(card), "birth_year": str(year)})

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.db import transaction
-from storage.tables import Conversation, Escalation, InstallmentPlan, Message
+from storage.tables import Conversation, Escalation, Installment, InstallmentPlan, Message
 from tests.console.conftest import NOW, Live, shot
 from tests.console.seed import PASSWORD
 
@@ -68,6 +68,11 @@ def test_officer_claims_replies_proposes_and_hands_back(new_page: Any, live: Liv
     expect(page.locator("main")).to_contain_text("Plan recorded as proposed")
     shot(page, "en-conversation")
 
+    page.locator("#outcome-kind").select_option("plan")  # the cardholder said yes: record the plan accepted
+    page.locator("#outcome-plan").select_option(index=1)
+    page.get_by_role("button", name="Record", exact=True).click()
+    page.wait_for_url("**?done=outcome_saved")
+
     page.get_by_role("button", name="Hand back to the bot").click()
     page.wait_for_url("**/console/queue?done=handed_back")
     with transaction(live.container.session_factory) as s:
@@ -76,9 +81,10 @@ def test_officer_claims_replies_proposes_and_hands_back(new_page: Any, live: Liv
         plan = s.scalars(select(InstallmentPlan).where(InstallmentPlan.conversation_id == conv_id)).one()
         assert conv is not None and esc is not None
         assert (conv.state, conv.held_by) == ("bot", None)
-        assert (esc.status, esc.outcome, esc.claimed_by) == ("resolved", "handed_back", "olivia")
+        assert (esc.status, esc.outcome, esc.claimed_by) == ("resolved", "plan", "olivia")
         assert esc.first_reply_at is not None
-        assert (plan.status, plan.term_months) == ("proposed", 6)
+        assert (plan.status, plan.term_months) == ("active", 6)
+        assert len(s.scalars(select(Installment).where(Installment.plan_id == plan.id)).all()) == 6
 
 
 def test_blocked_reply_shows_why_and_what_would_pass(new_page: Any, live: Live) -> None:

@@ -11,7 +11,15 @@ from sqlalchemy import select
 from accord.bootstrap import Container
 from accord.dialogue.config import load_negotiation
 from storage.db import transaction
-from storage.tables import Cardholder, Conversation, Escalation, Installment, InstallmentPlan, Promise
+from storage.tables import (
+    Cardholder,
+    Conversation,
+    Escalation,
+    Installment,
+    InstallmentPlan,
+    OutboxItem,
+    Promise,
+)
 from tests.console.seed import seed
 from web.console.config import load_console_config
 from web.console.desk import plans
@@ -115,8 +123,12 @@ def test_plan_arithmetic_is_exact_in_minor_units() -> None:
     assert (total, monthly) == (100001, 33333)
     plan = InstallmentPlan(id=1, total_minor=total, down_payment_minor=0, monthly_minor=monthly, term_months=3)
     schedule = plans.schedule(plan, date(2026, 12, 31))
-    assert sum(i.amount_minor for i in schedule) == 100001
+    assert [i.amount_minor for i in schedule] == [33333, 33333, 33335]  # the remainder on the last, as the bot does
     assert [i.due_date for i in schedule] == [date(2026, 12, 31), date(2027, 1, 31), date(2027, 2, 28)]
+    with_down = InstallmentPlan(id=2, total_minor=100000, down_payment_minor=10000, monthly_minor=45000,
+                                term_months=2)
+    assert [(i.seq, i.amount_minor) for i in plans.schedule(with_down, date(2026, 12, 1))] == [
+        (0, 10000), (1, 45000), (2, 45000)]
 
 
 def test_outcomes_record_promises_plans_and_do_not_contact(container: Container) -> None:
@@ -143,6 +155,8 @@ def test_outcomes_record_promises_plans_and_do_not_contact(container: Container)
         assert (promise.amount_minor, promise.recorded_by, promise.status) == (5000, "officer:olivia", "open")
         assert s.get(InstallmentPlan, plan.id).status == "active"  # type: ignore[union-attr]
         assert len(s.scalars(select(Installment).where(Installment.plan_id == plan.id)).all()) == 4
+        confirmation = s.scalars(select(OutboxItem).where(OutboxItem.purpose == "plan_confirmation")).one()
+        assert confirmation.idempotency_key == f"plan-confirmation:{plan.id}" and confirmation.status == "queued"
         holder = s.get(Cardholder, conv.cardholder_id)
         assert holder is not None and holder.do_not_contact == "attorney_represented"
         conv_after = s.get(Conversation, conv.id)

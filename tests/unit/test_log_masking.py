@@ -130,3 +130,9 @@ def test_console_lines_outside_production_are_masked() -> None:
     output = stream.getvalue()
     assert "+86*******5678" in output and "13812345678" not in output
 
+
+
+def test_bot_token_inside_a_bot_api_url_is_masked() -> None:
+    # httpx logs request URLs at INFO; the token sits right after "/bot" with no word boundary.
+    text = scrub_string('HTTP Request: POST https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0/sendMessage')
+    assert "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0" not in text

@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi.templating import Jinja2Templates
 
 from accord.bootstrap import Container
-from accord.dialogue.config import load_negotiation
+from accord.dialogue.config import NegotiationFile, load_negotiation
 from core.negotiation import NegotiationPolicy
 from web.console import i18n
 from web.console.config import ConsoleConfig, load_console_config
@@ -24,6 +24,7 @@ class ConsoleContext:
     codec: SessionCodec
     templates: Jinja2Templates
     negotiation: NegotiationPolicy
+    negotiation_file: NegotiationFile
 
 
 def build_context(container: Container) -> ConsoleContext:
@@ -37,6 +38,6 @@ def build_context(container: Container) -> ConsoleContext:
     templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
     templates.env.globals["catalog"] = i18n.CATALOG
     templates.env.filters["duration"] = i18n.format_duration
-    negotiation = load_negotiation(settings.accord_config_dir).policy()
+    negotiation = load_negotiation(settings.accord_config_dir)
     return ConsoleContext(container=container, config=config, codec=codec, templates=templates,
-                          negotiation=negotiation)
+                          negotiation=negotiation.policy(), negotiation_file=negotiation)

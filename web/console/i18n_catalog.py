@@ -196,6 +196,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "approvals.approve": {"en": "Approve", "zh": "批准"},
     "approvals.reject": {"en": "Reject", "zh": "驳回"},
     "approvals.proposed_by": {"en": "Proposed by", "zh": "提出人"},
+    "approvals.why": {"en": "Needs approval because", "zh": "需审批原因"},
     "approvals.terms": {"en": "Terms", "zh": "条款"},
     # review
     "review.messages": {"en": "Message log", "zh": "消息记录"},

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.exc import IntegrityError
 
 from storage.db import transaction
 from storage.tables import ConsoleUser
@@ -41,6 +43,14 @@ def login(request: Request, ctx: Ctx, username: Annotated[str, Form()],
           password: Annotated[str, Form()]) -> Response:
     now = ctx.container.clock.now()
     username = username.strip().lower()
+    try:
+        return _login(request, ctx, username, password, now)
+    except IntegrityError:  # a concurrent failure created the same throttle row first: count this one as failed
+        return render(request, ctx, "login.html", None, status_code=401, error=("login.failed", {}),
+                      username=username)
+
+
+def _login(request: Request, ctx: Ctx, username: str, password: str, now: datetime) -> Response:
     with transaction(ctx.container.session_factory) as s:
         attempt = authenticate(s, username, password, client_ip(request), now, ctx.config.login_throttle)
         if attempt.result is LoginResult.OK and attempt.user is not None:

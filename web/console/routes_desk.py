@@ -168,7 +168,8 @@ def outcome(request: Request, ctx: Ctx, user: Desk, conversation_id: int, kind: 
                 promised_date=date.fromisoformat(promised_date) if promised_date else None,
                 plan_id=plan_id, dnc_reason=dnc_reason or None, note=note.strip() or None)
             local_today = now.astimezone(ZoneInfo(holder.timezone)).date()
-            detail = record_outcome(s, row, form, user.username, now, local_today)
+            detail = record_outcome(s, row, form, user.username, now, local_today,
+                                    ctx.negotiation_file.first_payment_days)
             audit_trail.record(s, user, "outcome", "conversation", conv.id, now, **detail)
     except (OutcomeError, ValueError) as exc:
         return render(request, ctx, "_notice.html", user, status_code=422, level="error",
@@ -188,9 +189,18 @@ def hand_back(request: Request, ctx: Ctx, user: Desk, conversation_id: int) -> R
 
 @router.get("/approvals")
 def approvals_page(request: Request, ctx: Ctx, user: Approver) -> Response:
+    officer_limits = ctx.config.plan_limits["officer"]
+    rows = []
     with transaction(ctx.container.session_factory) as s:
-        rows = [(p, s.get(Account, p.account_id)) for p in plans.pending(s)]
-    return render(request, ctx, "approvals.html", user, rows=rows)
+        for plan in plans.pending(s):
+            account = s.get(Account, plan.account_id)
+            assert account is not None
+            terms = plans.PlanTerms(plan.term_months, plan.down_payment_minor, plan.settlement_discount_bp,
+                                    plan.fees_waived, plan.interest_waived)
+            why = plans.beyond_limits(terms, officer_limits) + plans.against_policy(account, terms,
+                                                                                  plan.monthly_minor, ctx.negotiation)
+            rows.append((plan, account, why))
+    return render(request, ctx, "approvals.html", user, active="approvals", rows=rows)
 
 
 @router.post("/approvals/{plan_id}")

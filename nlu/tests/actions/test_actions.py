@@ -148,3 +148,14 @@ def test_accord_down_or_refusing_becomes_the_unavailable_marker(accord: FakeAcco
     messages, events = run(ActionHandOver(), "ask_human")
     assert [m["custom"] for m in messages] == [{"error": "accord_unavailable"}]
     assert events == []
+
+
+def test_third_party_stops_the_verification_form(accord: FakeAccord) -> None:
+    from actions.handoff import ActionThirdParty
+
+    accord.answer("handoff", {"replies": [{"template_id": "third_party.acknowledged", "params": {}}],
+                              "slots": {"verified": False}})
+    messages, events = run(ActionThirdParty(), "verification_asks_card")
+    assert accord.requests[-1]["body"]["reason"] == "third_party"
+    assert templates(messages) == ["third_party.acknowledged"]
+    assert {"event": "active_loop", "timestamp": None, "name": None} in events

@@ -7,14 +7,22 @@ follows up promises and installments; do-not-contact and disputes stop the gate 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from dateutil.relativedelta import relativedelta
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.enums import ConversationState, DoNotContact, EscalationStatus, PromiseStatus
-from storage.tables import Account, Cardholder, Conversation, Escalation, Promise
+from core.enums import ConversationState, DoNotContact, EscalationStatus, MessagePurpose, PromiseStatus
+from storage.tables import (
+    Account,
+    Cardholder,
+    Conversation,
+    Escalation,
+    Installment,
+    InstallmentPlan,
+    OutboxItem,
+    Promise,
+)
 from web.console.desk.plans import PlanError, accept
 
 OUTCOMES = ("promise", "plan", "dispute_opened", "do_not_contact", "closed")
@@ -36,7 +44,7 @@ class OutcomeForm:
 
 
 def record_outcome(s: Session, conv: Conversation, form: OutcomeForm, username: str, now: datetime,
-                   local_today: date) -> dict[str, object]:
+                   local_today: date, first_payment_days: int = 7) -> dict[str, object]:
     """Apply one outcome; returns what the audit event should say about it."""
     if form.kind not in OUTCOMES:
         raise OutcomeError(f"unknown outcome {form.kind!r}; choose one of {', '.join(OUTCOMES)}")
@@ -60,10 +68,12 @@ def record_outcome(s: Session, conv: Conversation, form: OutcomeForm, username: 
         if form.plan_id is None:
             raise OutcomeError("choose the proposed plan the cardholder accepted")
         try:
-            plan = accept(s, form.plan_id, list(accounts), first_due=local_today + relativedelta(months=1), now=now)
+            plan = accept(s, form.plan_id, list(accounts), first_due=local_today + timedelta(days=first_payment_days),
+                          now=now)
         except PlanError as exc:
             raise OutcomeError(str(exc)) from exc
-        _pause(accounts.get(plan.account_id), "plan_active")
+        _pause(accounts.get(plan.account_id), "installment_plan")  # the same pause the bot's acceptance sets
+        _confirm_plan(s, conv, holder, plan, now)
         detail.update(plan_id=plan.id)
     elif form.kind == "dispute_opened":
         _pause(account, "dispute")
@@ -80,6 +90,20 @@ def record_outcome(s: Session, conv: Conversation, form: OutcomeForm, username: 
         conv.state, conv.held_by = ConversationState.CLOSED, None
     resolve_escalations(s, conv.id, form.kind, form.note, now)
     return detail
+
+
+def _confirm_plan(s: Session, conv: Conversation, holder: Cardholder, plan: InstallmentPlan, now: datetime) -> None:
+    """Queue the plan confirmation the bot also sends (template plan.confirmation); the dispatcher takes it
+    through the compliance gate like any other message."""
+    first = min(s.scalars(select(Installment.due_date).where(Installment.plan_id == plan.id)), default=None)
+    s.add(OutboxItem(
+        idempotency_key=f"plan-confirmation:{plan.id}", cardholder_id=holder.id, account_id=plan.account_id,
+        conversation_id=conv.id, contact_point_id=conv.contact_point_id, channel=conv.channel,
+        purpose=MessagePurpose.PLAN_CONFIRMATION.value, template_id="plan.confirmation", language=holder.language,
+        priority=20, params={"term_months": plan.term_months, "monthly_amount": plan.monthly_minor,
+                             "first_due_date": first.isoformat() if first else None, "plan_total": plan.total_minor},
+        not_before=now, status="queued", created_at=now, updated_at=now,
+    ))
 
 
 def _pause(account: Account | None, reason: str) -> None:

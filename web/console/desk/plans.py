@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.enums import InstallmentStatus, PlanStatus, Stage
-from core.negotiation import NegotiationPolicy
+from core.negotiation import NegotiationPolicy, PlanOption
+from core.negotiation import schedule as negotiation_schedule
 from storage.tables import Account, Installment, InstallmentPlan
 from web.console.config import PlanLimits
 
@@ -49,7 +49,7 @@ def beyond_limits(terms: PlanTerms, limits: PlanLimits) -> list[str]:
 
 def plan_amounts(balance_minor: int, terms: PlanTerms) -> tuple[int, int]:
     """(total, monthly): the discount comes off the balance, the down payment off the total, then the rest is
-    split evenly with the remainder on the first installment (see `schedule`)."""
+    split evenly with the remainder on the last installment (see `schedule`)."""
     if terms.term_months < 1:
         raise PlanError("term must be at least 1 month")
     if not 0 <= terms.settlement_discount_bp < 10000:
@@ -108,15 +108,16 @@ def decide(s: Session, plan_id: int, supervisor: str, approve: bool) -> Installm
 
 
 def schedule(plan: InstallmentPlan, first_due: date) -> list[Installment]:
-    """Monthly installments; the rounding remainder goes on the first so the sum is exact."""
-    financed = plan.total_minor - plan.down_payment_minor
-    remainder = financed - plan.monthly_minor * plan.term_months
-    return [
-        Installment(plan_id=plan.id, seq=i + 1, due_date=first_due + relativedelta(months=i),
-                    amount_minor=plan.monthly_minor + (remainder if i == 0 else 0),
-                    status=InstallmentStatus.SCHEDULED)
-        for i in range(plan.term_months)
-    ]
+    """The same schedule the bot records (core.negotiation): a down payment first when there is one, then monthly
+    installments with the rounding remainder on the last, so the sum is exact."""
+    remaining = plan.total_minor - plan.down_payment_minor
+    option = PlanOption(kind="settlement" if plan.settlement_discount_bp else "installments",
+                        term_months=plan.term_months, total_minor=plan.total_minor,
+                        down_payment_minor=plan.down_payment_minor, monthly_minor=plan.monthly_minor,
+                        last_minor=remaining - plan.monthly_minor * (plan.term_months - 1))
+    return [Installment(plan_id=plan.id, seq=seq, due_date=due, amount_minor=amount,
+                        status=InstallmentStatus.SCHEDULED)
+            for seq, due, amount in negotiation_schedule(option, first_due)]
 
 
 def accept(s: Session, plan_id: int, account_ids: list[int], first_due: date, now: datetime) -> InstallmentPlan:
