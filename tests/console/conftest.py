@@ -86,6 +86,15 @@ def new_page(browser: Any, live: Live) -> Iterator[Any]:
         context.close()
 
 
+UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+    .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.outerHTML)"""
+
+
 def shot(page: Any, name: str) -> None:
+    """Save a full-page screenshot, after checking the page's basic accessibility: one <main> landmark, one
+    <h1>, a language on <html>, and a label for every form control."""
+    assert page.locator("main").count() == 1 and page.locator("h1").count() == 1, name
+    assert page.locator("html").get_attribute("lang") in ("en", "zh-CN"), name
+    assert page.evaluate(UNLABELLED) == [], name
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)

@@ -161,3 +161,25 @@ def _restage(container: Container, account_id: int, dpd: int, stage: str | None 
         if stage:
             account.stage = stage
             account.stage_changed_at = container.clock.now()
+
+
+def test_bulk_insert_keeps_one_row_per_key_even_when_a_batch_collides(container: Container) -> None:
+    from core.enums import MessagePurpose
+    from scheduler.outbox import insert_isolated, outbox_row
+
+    account_id = build(container, dpd=10, stage="dpd_1_29")
+    with container.session_factory() as session:
+        holder_id = session.get_one(Account, account_id).cardholder_id
+    now = container.clock.now()
+
+    def row(key: str) -> tuple[object, ...]:
+        return outbox_row(key=key, cardholder_id=holder_id, account_id=account_id, contact_point_id=None,
+                          channel="sms", purpose=MessagePurpose.REMINDER, template_id="reminder.dpd_1_29",
+                          language="en", params={"stage": "dpd_1_29"}, not_before=now, now=now)
+
+    # 60 distinct keys plus one repeated inside the batch: on PostgreSQL the direct COPY hits the unique key and
+    # the batch falls back to INSERT ... ON CONFLICT DO NOTHING; on SQLite that is the only path.
+    batch = [row(f"k{i}") for i in range(60)] + [row("k7")]
+    assert insert_isolated(container.engine, batch) == (60, 0)
+    assert insert_isolated(container.engine, batch) == (0, 0)
+    assert outbox_count(container) == 60
