@@ -59,6 +59,12 @@ def test_login_sets_a_signed_http_only_cookie_and_logout_kills_it(client: TestCl
     assert ("user:olivia", "console.login") in kinds and ("user:olivia", "console.logout") in kinds
 
 
+def test_console_root_leads_to_login_then_home(client: TestClient) -> None:
+    assert client.get("/console").url.path == "/console/login"
+    log_in(client)
+    assert client.get("/console/").url.path == "/console/queue"
+
+
 def test_cookie_flags(client: TestClient) -> None:
     response = client.get("/console/login")
     header = response.headers["set-cookie"].lower()
@@ -126,3 +132,20 @@ def test_users_add_command(settings: object, monkeypatch: pytest.MonkeyPatch, db
     assert bad.exit_code == 2 and "not one of" in bad.output
     no_stdin = runner.invoke(cli, ["users", "add", "sam3", "--role", "officer"])
     assert no_stdin.exit_code == 2
+
+
+def test_cookies_are_secure_behind_an_https_public_url(container: Container) -> None:
+    from dataclasses import replace
+
+    from starlette.responses import Response
+
+    from web.console.context import build_context
+    from web.console.sessions import SessionData
+
+    https = replace(container, settings=container.settings.model_copy(
+        update={"accord_public_url": "https://accord.example.com"}))
+    ctx = build_context(https)
+    response = Response()
+    ctx.codec.write(response, SessionData(csrf="x", user_id=1))
+    header = response.headers["set-cookie"].lower()
+    assert "secure" in header and "httponly" in header and "samesite=lax" in header
