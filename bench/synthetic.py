@@ -81,7 +81,7 @@ def outbox_rows(count: int) -> Iterator[tuple[object, ...]]:
         params = json.dumps({"stage": stage, "tone": "gentle", "touch": 1, "days_past_due": max(dpd, 0),
                              "amount_due_minor": 5_000, "balance_minor": 250_000, "currency": "USD",
                              "due_date": due.isoformat()})
-        yield (f"reminder:{i}:{due:%Y%m%d}:{stage}:0", i, i, "sms", "reminder", f"reminder.{stage}", language,
+        yield (f"reminder:{i}:{due.isoformat()}:{stage}:0", i, i, "sms", "reminder", f"reminder.{stage}", language,
                params, 100, stamp, "queued", 0, stamp, stamp)
 
 

@@ -78,7 +78,9 @@ class RasaDialogueEngine:
             try:
                 response = self._client.post(
                     f"{url}/conversations/{conversation_id}/tracker/events",
-                    json=[{"event": "resume"}], params=self._params(),
+                    # The paused turn never reached action_listen; add it so the next message starts a clean turn.
+                    json=[{"event": "resume"}, {"event": "action", "name": "action_listen"}],
+                    params=self._params(),
                 )
             except httpx.HTTPError:
                 continue

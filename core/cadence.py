@@ -60,8 +60,8 @@ def touch_due(rule: StageRule, state: TouchState, today: date, min_gap_after_sta
 
 def reminder_key(account_id: int, due_date: date, stage: str, slot: int) -> str:
     """One reminder per account, due date, stage and slot: a second sweep collides here and adds nothing."""
-    return f"reminder:{account_id}:{due_date:%Y%m%d}:{stage}:{slot}"
+    return f"reminder:{account_id}:{due_date.isoformat()}:{stage}:{slot}"
 
 
 def thanks_key(account_id: int, due_date: date) -> str:
-    return f"thanks:{account_id}:{due_date:%Y%m%d}"
+    return f"thanks:{account_id}:{due_date.isoformat()}"

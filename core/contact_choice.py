@@ -36,7 +36,12 @@ def usable(option: ContactOption, consent_required: frozenset[Channel]) -> bool:
 def choose_contact(
     options: Iterable[ContactOption], channel_order: Sequence[Channel], consent_required: frozenset[Channel]
 ) -> ContactOption | None:
-    ranked = [o for o in options if o.channel in channel_order and usable(o, consent_required)]
-    if not ranked:
-        return None
-    return min(ranked, key=lambda o: (not o.preferred, channel_order.index(o.channel), o.contact_point_id))
+    best: ContactOption | None = None
+    best_rank: tuple[bool, int, int] | None = None
+    for option in options:  # a plain loop: the sweep runs this for every account of the portfolio
+        if option.channel not in channel_order or not usable(option, consent_required):
+            continue
+        rank = (not option.preferred, channel_order.index(option.channel), option.contact_point_id)
+        if best_rank is None or rank < best_rank:
+            best, best_rank = option, rank
+    return best

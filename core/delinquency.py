@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from core.enums import Stage
-from core.staging import StageRule, account_standing, stage_for
+from core.staging import StageRule, days_past_due, stage_for
 
 REMINDER_STAGES = frozenset({Stage.PRE_DUE, Stage.DPD_1_29, Stage.DPD_30_59, Stage.DPD_60_89, Stage.DPD_90_PLUS})
 NO_REMINDER_STAGES = frozenset({Stage.CURRENT, Stage.SETTLED})
@@ -26,10 +26,16 @@ class Assessment:
 def assess(
     balance_minor: int, minimum_due_minor: int, due_date: date, today: date, rules: tuple[StageRule, ...]
 ) -> Assessment:
-    dpd, stage = account_standing(due_date, today, balance_minor, minimum_due_minor, rules)
-    if stage in NO_REMINDER_STAGES:
-        return Assessment(0 if stage is Stage.SETTLED else dpd, stage, None)
-    return Assessment(dpd, stage, stage_for(dpd, balance_minor, rules))
+    """The same standing as `core.staging.account_standing`, plus the stage's rule (one band lookup, since the
+    sweep calls this for every account of the portfolio)."""
+    if balance_minor <= 0:
+        return Assessment(0, Stage.SETTLED, None)
+    dpd = days_past_due(due_date, today, minimum_due_minor)
+    if minimum_due_minor <= 0:
+        # The minimum is covered: not delinquent and nothing to remind of, even inside the pre-due window.
+        return Assessment(dpd, Stage.CURRENT, None)
+    rule = stage_for(dpd, balance_minor, rules)
+    return Assessment(dpd, rule.stage if rule else Stage.CURRENT, rule)
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,7 +88,7 @@ def register_jobs(scheduler: BaseScheduler, container: Container) -> None:
     stored = {job.id: job for job in store.get_all_jobs()}
     for name in JOBS:
         timing: JobTiming = getattr(config.jobs, name)
-        trigger = _trigger(timing)
+        trigger = trigger_for(timing)
         existing = stored.get(name)
         if existing is not None and str(existing.trigger) == str(trigger):
             continue
@@ -102,7 +102,7 @@ def request_stop() -> None:
     _stop.set()
 
 
-def _trigger(timing: JobTiming) -> Any:
+def trigger_for(timing: JobTiming) -> Any:
     if timing.cron is not None:
         return CronTrigger.from_crontab(timing.cron, timezone=UTC)
     return IntervalTrigger(seconds=timing.every_seconds, timezone=UTC)

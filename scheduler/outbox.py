@@ -10,9 +10,9 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, String, any_, bindparam, select, update
+from sqlalchemy import Connection, Engine, String, Table, any_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ from storage.tables import OutboxItem
 
 log = logging.getLogger(__name__)
 
-OUTBOX = OutboxItem.__table__
+OUTBOX = cast(Table, OutboxItem.__table__)
 PENDING = (OutboxStatus.QUEUED.value, OutboxStatus.DEFERRED.value, OutboxStatus.SENDING.value)
 CANCELLABLE = (OutboxStatus.QUEUED.value, OutboxStatus.DEFERRED.value)
 

@@ -12,15 +12,16 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.rate_limit import TokenBucket
 from scheduler.config import ProviderLimits, SchedulerConfig
 from storage.tables import RateBucket
 
-_BUCKETS = RateBucket.__table__
+_BUCKETS = cast(Table, RateBucket.__table__)
 _MAX_RECIPIENTS = 10_000  # recipient buckets kept per process (least recently used are dropped)
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import Connection, Table, select, text, update
 from sqlalchemy.orm import Session
 
 from accord.bootstrap import Container
@@ -52,7 +52,7 @@ class Reconciler:
         """Move a row this worker holds out of `sending`. False if the row was no longer ours (a reconciler took
         it over after our lease ran out): then we leave it as the reconciler set it."""
         now = self.container.clock.now()
-        outbox = OutboxItem.__table__
+        outbox = cast(Table, OutboxItem.__table__)
         with self.container.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 # Safe to commit lazily: the gate's own records are durable, and if this bookkeeping were lost in

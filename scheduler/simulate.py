@@ -1,7 +1,8 @@
 """Replay the reminder engine over a period with a simulated clock: `accord simulate`.
 
-Not a second code path: at each step the clock is set and the real services run in the scheduler's order
-(staging, follow-ups, sweep, dispatch through the real compliance gate, reconciliation). The only addition is
+Not a second code path: at each step the clock is set and the real services run in the scheduler's order and on
+its timetable (staging, follow-ups and sweep when their configured times fall in the step; dispatch through the
+real compliance gate and reconciliation at every step). The only addition is
 a recorder around the gate that tallies each request and its outcome for the summary. Channels are always the
 sandbox: a simulation never reaches a provider.
 """
@@ -19,6 +20,7 @@ from compliance.contract import DeliveryOutcome, SendRequest
 from core.clock import FixedClock
 from scheduler.dispatcher import Dispatcher
 from scheduler.followups import run_followups
+from scheduler.jobs import trigger_for
 from scheduler.reconcile import Reconciler
 from scheduler.runtime import scheduler_config
 from scheduler.staging import run_staging
@@ -41,7 +43,7 @@ class Tally:
     """Counts by outcome and by what a compliance reviewer slices on. Constant size whatever the portfolio."""
 
     outcomes: Counter[str] = field(default_factory=Counter)
-    reasons: Counter[tuple[str, str]] = field(default_factory=Counter)  # (deferred|blocked, reason)
+    reasons: Counter[tuple[str, str]] = field(default_factory=Counter)  # (reason, deferred|blocked)
     by_stage: Counter[tuple[str, str]] = field(default_factory=Counter)  # (stage or purpose, outcome)
     by_local_hour: Counter[tuple[str, str]] = field(default_factory=Counter)  # ("08", outcome)
     by_language: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -55,7 +57,7 @@ class Tally:
         self.outcomes[status] += 1
         if status in ("deferred", "blocked"):
             for reason in outcome.decision.reasons or ("unspecified",):
-                self.reasons[(status, reason)] += 1
+                self.reasons[(reason, status)] += 1
         stage = str(request.params.get("stage") or request.purpose.value)
         self.by_stage[(stage, status)] += 1
         self.by_local_hour[(_local_hour(outcome.decision.local_time), status)] += 1
@@ -103,25 +105,43 @@ def simulate(container: Container, start: datetime, end: datetime, step: timedel
     if (end - start) / step > _MAX_STEPS:
         raise ValueError(f"{(end - start) / step:.0f} steps; use a longer --step (at most {_MAX_STEPS} steps)")
     tally = Tally()
+    config = scheduler_config(container)
     dispatcher = Dispatcher(container, "simulate", gate=RecordingGate(container.extras["gate"], tally))
-    reconciler = Reconciler(container, scheduler_config(container))
+    reconciler = Reconciler(container, config)
+    timetable = {name: trigger_for(getattr(config.jobs, name)) for name in ("staging", "followups", "sweep")}
+    previous: datetime | None = None
     at = start
     while at <= end:
         clock.set(at)
-        staged = run_staging(container)
-        tally.staging.update({f"stage {k}": v for k, v in staged.stage_changes.items()})
-        tally.staging.update({"escalations_opened": staged.escalations_opened, "thanks_planned": staged.thanks_planned,
-                              "brought_current": staged.brought_current})
-        followed = run_followups(container)
-        tally.staging.update({k: v for k, v in followed.as_dict().items() if v})
-        tally.planned += run_sweep(container).planned
+        # The scheduler's own timetable: a job runs at a step when one of its fire times fell since the last
+        # step (all of them at the first step, as a scheduler starting up would catch up).
+        due = {name for name, trigger in timetable.items() if _fires(trigger, previous, at)}
+        if "staging" in due:
+            _count_staging(tally, run_staging(container))
+        if "followups" in due:
+            tally.staging.update({k: v for k, v in run_followups(container).as_dict().items() if v})
+        if "sweep" in due:
+            tally.planned += run_sweep(container).planned
         dispatcher.drain()
         reconciler.reconcile_stale()
         tally.steps += 1
         if progress is not None:
             progress(at, tally)
-        at += step
+        previous, at = at, at + step
     return tally
+
+
+def _fires(trigger: Any, previous: datetime | None, at: datetime) -> bool:
+    if previous is None:
+        return True
+    upcoming = trigger.get_next_fire_time(None, previous + timedelta(microseconds=1))
+    return upcoming is not None and upcoming <= at
+
+
+def _count_staging(tally: Tally, staged: Any) -> None:
+    tally.staging.update({f"stage {k}": v for k, v in staged.stage_changes.items()})
+    tally.staging.update({"escalations_opened": staged.escalations_opened, "thanks_planned": staged.thanks_planned,
+                          "brought_current": staged.brought_current})
 
 
 def _local_hour(local_time: str | None) -> str:

@@ -12,9 +12,9 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from accord.bootstrap import Container
@@ -27,8 +27,8 @@ from storage.tables import Account, Cardholder, Payment
 
 log = logging.getLogger(__name__)
 
-_A = Account.__table__
-_C = Cardholder.__table__
+_A = cast(Table, Account.__table__)
+_C = cast(Table, Cardholder.__table__)
 
 
 @dataclass

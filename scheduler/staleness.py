@@ -28,7 +28,7 @@ def stale_reminders(container: Container, rows: Sequence[ClaimedRow]) -> dict[in
         }
     stale: dict[int, str] = {}
     for row in reminders:
-        account = accounts.get(row.account_id)  # type: ignore[arg-type]
+        account = accounts.get(row.account_id)
         if account is None:
             stale[row.id] = "account_gone"
         elif account.reminders_paused_reason is not None:

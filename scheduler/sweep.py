@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, exists, select
+from sqlalchemy import Connection, Table, and_, exists, select
 
 from accord.bootstrap import Container
 from core.cadence import TouchState, reminder_key, touch_due
@@ -32,9 +33,9 @@ from storage.tables import Account, Cardholder, ContactPoint, InstallmentPlan, P
 
 log = logging.getLogger(__name__)
 
-_A = Account.__table__
-_C = Cardholder.__table__
-_CP = ContactPoint.__table__
+_A = cast(Table, Account.__table__)
+_C = cast(Table, Cardholder.__table__)
+_CP = cast(Table, ContactPoint.__table__)
 # Reminders wait while the cardholder has agreed something: an open promise or a plan in force.
 _PLAN_PAUSES = (PlanStatus.ACTIVE.value, PlanStatus.PENDING_APPROVAL.value)
 
@@ -53,32 +54,57 @@ class SweepReport:
 
 
 def run_sweep(container: Container, now: datetime | None = None) -> SweepReport:
+    """Plan every due reminder. Reading the next batch and writing the last one overlap with planning this one
+    (two helper threads, one batch ahead and one behind), so memory stays at a few batches."""
     now = now or container.clock.now()
     policy = scheduler_config(container).sweep
     planner = _Planner(container.stages.rules(), policy, now)
     report = SweepReport()
-    for batch in _candidate_batches(container, policy.batch_size):
-        first, last = batch[0][0], batch[-1][0]
-        with container.engine.connect() as conn:
-            pending = _pending_accounts(conn, first, last)
-            options = _contact_options(conn, first, last)
-        rows: list[tuple[Any, ...]] = []
-        for account in batch:
-            report.scanned += 1
-            try:
-                planned = planner.plan(account, pending, options, report.skipped)
-            except Exception:  # one bad account never stops the sweep
-                log.exception("sweep: planning account %s failed", account[0])
-                report.failed += 1
-                continue
-            if planned is not None:
-                rows.append(planned)
-        added, failed = insert_isolated(container.engine, rows)
-        report.planned += added
-        report.failed += failed
-        report.already_planned += len(rows) - added - failed
+    candidates = _candidates_query()
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sweep") as pool:
+        reading = pool.submit(_fetch, container, candidates, 0, policy.batch_size)
+        writing: Future[tuple[int, int, int]] | None = None
+        while True:
+            batch, pending, options = reading.result()
+            if not batch:
+                break
+            reading = pool.submit(_fetch, container, candidates, batch[-1][0], policy.batch_size)
+            rows = _plan_batch(planner, batch, pending, options, report)
+            if writing is not None:
+                _count_written(report, writing.result())
+            writing = pool.submit(_write, container, rows)
+        if writing is not None:
+            _count_written(report, writing.result())
     log.info("sweep done", extra={"report": report.as_dict()})
     return report
+
+
+def _plan_batch(planner: _Planner, batch: Sequence[Any], pending: set[int],
+                options: dict[int, list[ContactOption]], report: SweepReport) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
+    for account in batch:
+        report.scanned += 1
+        try:
+            planned = planner.plan(account, pending, options, report.skipped)
+        except Exception:  # one bad account never stops the sweep
+            log.exception("sweep: planning account %s failed", account[0])
+            report.failed += 1
+            continue
+        if planned is not None:
+            rows.append(planned)
+    return rows
+
+
+def _write(container: Container, rows: list[tuple[Any, ...]]) -> tuple[int, int, int]:
+    added, failed = insert_isolated(container.engine, rows)
+    return len(rows), added, failed
+
+
+def _count_written(report: SweepReport, written: tuple[int, int, int]) -> None:
+    total, added, failed = written
+    report.planned += added
+    report.failed += failed
+    report.already_planned += total - added - failed
 
 
 class _Planner:
@@ -137,13 +163,13 @@ class _Planner:
         )
 
 
-def _candidate_batches(container: Container, size: int) -> Iterator[Sequence[Any]]:
+def _candidates_query() -> Any:
     """Accounts in a reminder stage that nothing excludes, by ascending id (keyset pagination)."""
     open_promise = exists().where(and_(Promise.account_id == _A.c.id, Promise.status == PromiseStatus.OPEN.value))
     plan_in_force = exists().where(
         and_(InstallmentPlan.account_id == _A.c.id, InstallmentPlan.status.in_(_PLAN_PAUSES))
     )
-    base = (
+    return (
         select(
             _A.c.id, _A.c.cardholder_id, _A.c.stage, _A.c.due_date, _A.c.balance_minor, _A.c.minimum_due_minor,
             _A.c.currency, _A.c.touches_in_stage, _A.c.last_reminder_at, _A.c.stage_changed_at,
@@ -160,16 +186,18 @@ def _candidate_batches(container: Container, size: int) -> Iterator[Sequence[Any
             ~plan_in_force,
         )
         .order_by(_A.c.id)
-        .limit(size)
     )
-    after = 0
-    while True:
-        with container.engine.connect() as conn:
-            batch = conn.execute(base.where(_A.c.id > after)).tuples().all()
+
+
+def _fetch(container: Container, query: Any, after: int,
+           size: int) -> tuple[Sequence[Any], set[int], dict[int, list[ContactOption]]]:
+    """The next batch after account `after`, with what planning it needs: pending reminders, contact points."""
+    with container.engine.connect() as conn:
+        batch = conn.execute(query.where(_A.c.id > after).limit(size)).tuples().all()
         if not batch:
-            return
-        yield batch
-        after = batch[-1][0]
+            return batch, set(), {}
+        first, last = batch[0][0], batch[-1][0]
+        return batch, _pending_accounts(conn, first, last), _contact_options(conn, first, last)
 
 
 def _pending_accounts(conn: Connection, first: int, last: int) -> set[int]:
@@ -191,15 +219,30 @@ def _contact_options(conn: Connection, first: int, last: int) -> dict[int, list[
     """The contact points of every cardholder owning an account in [first, last]: a range join, so the query
     stays the same size whatever the batch."""
     holders = select(_A.c.cardholder_id).where(_A.c.id >= first, _A.c.id <= last).scalar_subquery()
-    rows = conn.execute(
-        select(_CP.c.id, _CP.c.cardholder_id, _CP.c.channel, _CP.c.preferred, _CP.c.consent_basis.is_not(None),
-               _CP.c.opted_out_at.is_not(None), _CP.c.status, _CP.c.verified)
-        .where(_CP.c.cardholder_id.in_(holders))
-    ).tuples()
+    rows = _driver_rows(conn, select(
+        _CP.c.id, _CP.c.cardholder_id, _CP.c.channel, _CP.c.preferred, _CP.c.consent_basis.is_not(None),
+        _CP.c.opted_out_at.is_not(None), _CP.c.status, _CP.c.verified,
+    ).where(_CP.c.cardholder_id.in_(holders)))
     channels = {channel.value: channel for channel in Channel}
     options: dict[int, list[ContactOption]] = defaultdict(list)
     for cp_id, holder_id, channel, preferred, consent, opted_out, status, verified in rows:
         kind = channels.get(channel)
         if kind is not None:  # a channel this version does not send on is never chosen
-            options[holder_id].append(ContactOption(cp_id, kind, preferred, consent, opted_out, status, verified))
+            options[holder_id].append(ContactOption(cp_id, kind, bool(preferred), bool(consent), bool(opted_out),
+                                                    status, bool(verified)))
     return options
+
+
+def _driver_rows(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
+    """Rows straight from the database driver: for plain integer, text and boolean columns this skips
+    SQLAlchemy's per-row processing, which a million-account sweep notices."""
+    compiled = stmt.compile(dialect=conn.dialect)
+    params: Any = compiled.params
+    if compiled.positional:
+        params = tuple(params[name] for name in compiled.positiontup or ())
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()

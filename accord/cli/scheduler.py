@@ -14,8 +14,10 @@ import typer
 
 from accord.cli.common import NOW_HELP, app_container
 
+METRICS_HELP = "serve Prometheus metrics of this process on this port"
 
-def scheduler() -> None:
+
+def scheduler(metrics_port: int | None = typer.Option(None, "--metrics-port", help=METRICS_HELP)) -> None:
     """Run THE scheduler process (one per deployment): staging, sweep, follow-ups, dispatch and reconciliation
     jobs, persisted in the database. Stops cleanly on Ctrl-C or SIGTERM."""
     from apscheduler.events import EVENT_SCHEDULER_STARTED
@@ -23,6 +25,7 @@ def scheduler() -> None:
     from scheduler.jobs import build_scheduler, register_jobs, request_stop
 
     with app_container() as container:
+        _serve_metrics(container, metrics_port)
         sched = build_scheduler(container)
         register_jobs(sched, container)
 
@@ -46,11 +49,13 @@ def dispatch(
     worker_id: str | None = typer.Option(None, "--worker-id", help="name in claimed_by (default host:pid)"),
     once: bool = typer.Option(False, "--once", help="drain what is due now, then exit"),
     now: str | None = typer.Option(None, "--now", help=NOW_HELP),
+    metrics_port: int | None = typer.Option(None, "--metrics-port", help=METRICS_HELP),
 ) -> None:
     """Run an outbox dispatcher. Start as many as you like, on as many machines: each row goes to exactly one."""
     from scheduler.dispatcher import Dispatcher
 
     with app_container(now) as container:
+        _serve_metrics(container, metrics_port)
         dispatcher = Dispatcher(container, worker_id)
         if once:
             report = dispatcher.drain()
@@ -102,6 +107,13 @@ def register(app: typer.Typer) -> None:
     app.command("sweep")(sweep)
     app.command("followups")(followups)
     app.command("reconcile")(reconcile)
+
+
+def _serve_metrics(container: Any, port: int | None) -> None:
+    if port is not None:
+        from accord.metrics import metrics_for, serve_metrics
+
+        serve_metrics(metrics_for(container), port, container.settings.accord_host)
 
 
 def _on_signals(handler: Callable[[int, FrameType | None], Any]) -> None:

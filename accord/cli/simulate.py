@@ -78,8 +78,8 @@ def _run(settings: Settings, url: str, first: Any, last: Any, every: Any, exampl
     from scheduler.simulate import simulate as replay
 
     overrides: dict[str, Any] = {name: None for name in _PROVIDER_SETTINGS}
-    sim_settings = Settings(**{**settings.model_dump(), **overrides, "database_url": url,  # type: ignore[arg-type]
-                               "telegram_polling": False}, _env_file=None)
+    values = {**settings.model_dump(), **overrides, "database_url": url, "telegram_polling": False}
+    sim_settings = Settings(**values, _env_file=None)  # type: ignore[call-arg]
     try:
         container = bootstrap(sim_settings, clock=FixedClock(first), run_migrations=True,
                               channels=sandbox_channels())

@@ -31,6 +31,11 @@ _SETTLE = re.compile(r"settle|lump|一次性|结清|了结", re.IGNORECASE)
 _CHEAPEST = re.compile(r"lower|lowest|cheap|smallest|少|低", re.IGNORECASE)
 
 
+def first_known(values: list[str | None]) -> str | None:
+    """The first value that is one of Accord's hardship types (the NLU may also mark stray words)."""
+    return next((v for v in values if v in HARDSHIP_TYPES), None)
+
+
 def hardship_reason(hardship_type: str | None) -> str:
     return hardship_type if hardship_type in HARDSHIP_TYPES else "other"
 

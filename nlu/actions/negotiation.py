@@ -101,10 +101,22 @@ class ActionOfferPlan(Action):
         amount = tracker.get_slot("affordable_amount")
         return await step(dispatcher, tracker, "hardship", {
             "hardship_type": tracker.get_slot("hardship_type"),
+            # Every hardship span the model marked in this conversation; Accord keeps the first it knows.
+            "hardship_types": _hardship_spans(tracker),
             "reason": tracker.get_slot("hardship_reason"),
             # The form slot holds what Accord already read from the cardholder's words: integer minor units.
             "affordable_minor": int(amount) if isinstance(amount, str) and amount.isdigit() else None,
         })
+
+
+def _hardship_spans(tracker: Tracker) -> list[str]:
+    values = []
+    for event in tracker.events:
+        if event.get("event") == "user":
+            for entity in (event.get("parse_data") or {}).get("entities") or []:
+                if entity.get("entity") == "hardship_type" and isinstance(entity.get("value"), str):
+                    values.append(entity["value"])
+    return values
 
 
 class ActionSelectPlan(Action):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.accord_client import AccordUnavailable, call
@@ -62,7 +62,11 @@ class ActionFallback(Action):
         return "action_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        return await step(dispatcher, tracker, "fallback", {"in_a_row": _fallbacks_in_a_row(tracker) + 1})
+        events = await step(dispatcher, tracker, "fallback", {"in_a_row": _fallbacks_in_a_row(tracker) + 1})
+        # Always wait for the cardholder next: a state no policy recognises must not loop through fallbacks.
+        if not any(e.get("event") == "pause" for e in events):
+            events.append(FollowupAction("action_listen"))
+        return events
 
 
 def _fallbacks_in_a_row(tracker: Tracker) -> int:

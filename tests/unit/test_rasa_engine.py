@@ -83,7 +83,7 @@ def test_health_and_resume(rasa: tuple[FakeRasa, str]) -> None:
     assert engine.healthy()
     assert engine.resume(7)
     method, path, body = fake.requests[-1]
-    assert path.startswith("/conversations/7/tracker/events?token=t0k") and body == [{"event": "resume"}]
+    assert path.startswith("/conversations/7/tracker/events?token=t0k") and body == [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
     assert not RasaDialogueEngine({"en": "http://127.0.0.1:9"}).healthy()
 
 

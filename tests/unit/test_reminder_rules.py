@@ -72,7 +72,7 @@ def test_a_new_stage_may_speak_the_day_after_the_last_reminder() -> None:
 
 
 def test_reminder_key_names_account_due_date_stage_and_slot() -> None:
-    assert reminder_key(7, date(2026, 11, 1), "dpd_1_29", 2) == "reminder:7:20261101:dpd_1_29:2"
+    assert reminder_key(7, date(2026, 11, 1), "dpd_1_29", 2) == "reminder:7:2026-11-01:dpd_1_29:2"
 
 
 # -- channel choice ------------------------------------------------------------------------------------------------
@@ -220,3 +220,14 @@ def test_slots_count_from_stage_entry_when_the_account_arrived_late() -> None:
     assert touch_due(final, entered, TODAY, 1) == 0
     later = TouchState(214, 1, TODAY, AT, AT, TODAY)
     assert touch_due(final, later, TODAY + timedelta(days=14), 1) == 1
+
+
+def test_assess_agrees_with_account_standing() -> None:
+    from core.staging import account_standing
+
+    for dpd in range(-10, 200, 3):
+        for balance, minimum in ((50_000, 5_000), (50_000, 0), (0, 0)):
+            due = TODAY - timedelta(days=dpd)
+            standing = assess(balance, minimum, due, TODAY, RULES)
+            assert (standing.days_past_due, standing.stage) == account_standing(due, TODAY, balance, minimum, RULES) \
+                or standing.stage == Stage.SETTLED

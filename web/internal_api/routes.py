@@ -108,7 +108,8 @@ def balance(conversation_id: int, container: ContainerDep) -> StepResult:
 def hardship(conversation_id: int, body: HardshipIn, container: ContainerDep) -> StepResult:
     now, cfg = container.clock.now(), _negotiation(container)
     return _step(container, conversation_id, lambda s, p: plans.offer(
-        s, p, cfg, now=now, hardship_type=body.hardship_type, reason_text=body.reason,
+        s, p, cfg, now=now, hardship_type=plans.first_known([body.hardship_type, *body.hardship_types]),
+        reason_text=body.reason,
         affordable_text=body.affordable, affordable_minor=body.affordable_minor))
 
 

@@ -61,6 +61,7 @@ class VerifyIn(Strict):
 
 class HardshipIn(Strict):
     hardship_type: str | None = Field(default=None, max_length=64)
+    hardship_types: list[str] = Field(default=[], max_length=20)  # every span the NLU marked, in order
     reason: str | None = Field(default=None, max_length=2000)
     affordable: str | None = Field(default=None, max_length=2000)  # the cardholder's words, read here
     affordable_minor: int | None = Field(default=None, ge=0)  # or an amount already read (form slot)

@@ -90,8 +90,8 @@ def test_offer_sends_the_collected_slots(accord: FakeAccord) -> None:
                                            {"template_id": "plan.option_installments", "params": {"n": 1}}],
                                "slots": {"plan_stage": "offered"}})
     messages, events = run(ActionOfferPlan(), "hardship_submitted")
-    assert accord.requests[-1]["body"] == {"hardship_type": "job_loss", "reason": "I lost my job",
-                                           "affordable_minor": 20000}
+    assert accord.requests[-1]["body"] == {"hardship_type": "job_loss", "hardship_types": [],
+                                           "reason": "I lost my job", "affordable_minor": 20000}
     assert templates(messages) == ["plan.offer_intro", "plan.option_installments"]
     assert messages[1]["custom"]["params"] == {"n": 1}
     assert {"event": "slot", "timestamp": None, "name": "plan_stage", "value": "offered"} in events
@@ -119,8 +119,9 @@ def test_distress(accord: FakeAccord) -> None:
 
 
 def test_fallbacks_in_a_row_are_counted_for_accord(accord: FakeAccord) -> None:
-    run(ActionFallback(), "one_fallback")
+    _messages, events = run(ActionFallback(), "one_fallback")
     assert accord.requests[-1]["body"] == {"in_a_row": 1}
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_listen"}
     run(ActionFallback(), "two_fallbacks")
     assert accord.requests[-1]["body"] == {"in_a_row": 2}
 
