@@ -120,7 +120,7 @@ def _seed(stack: LiveStack, prefix: str, with_conversations: bool) -> list[tuple
                                 currency=currency, balance_minor=600_000, minimum_due_minor=50_000,
                                 due_date=NOW.date(), days_past_due=40, stage="dpd_30_59", created_at=NOW,
                                 updated_at=NOW))
-            phone = f"+4477{n:08d}" if prefix == "T" else f"+4478{n:08d}"
+            phone = {"T": "+4477", "B": "+4478", "W": "+4479"}[prefix] + f"{n:08d}"
             point = ContactPoint(cardholder_id=holder.id, channel="sms", address=phone, preferred=True,
                                  consent_basis="cardholder_agreement", consent_at=NOW, created_at=NOW,
                                  updated_at=NOW)
