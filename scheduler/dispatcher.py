@@ -28,7 +28,7 @@ from scheduler.config import SchedulerConfig
 from scheduler.rate_limits import RateLimiter
 from scheduler.reconcile import Reconciler
 from scheduler.runtime import scheduler_config
-from scheduler.staleness import stale_reminders
+from scheduler.staleness import stale_rows
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class Dispatcher:
         report = DispatchReport(claimed=len(rows))
         if not rows:
             return report
-        stale = stale_reminders(self.container, rows)
+        stale = stale_rows(self.container, rows)
         for row in rows:
             try:
                 if row.id in stale:

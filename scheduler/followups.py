@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from accord.bootstrap import Container
+from compliance import audit
 from core.enums import (
     EscalationReason,
     EscalationStatus,
@@ -48,6 +49,9 @@ from storage.tables import Account, Escalation, Installment, InstallmentPlan, Pa
 log = logging.getLogger(__name__)
 
 _BATCH = 1000
+# Pause reasons a promise or a plan sets (the dialogue writes "installment_plan"); others, e.g. dispute, stay.
+_PROMISE_PAUSES = ("promise",)
+_PLAN_PAUSES = ("installment_plan", "plan")
 
 
 @dataclass
@@ -92,17 +96,21 @@ def _follow_promise(session: Session, promise_id: int, now: datetime, config: Sc
     policy = config.followups
     paid = _paid_since(session, account.id, local_date(promise.created_at, tz))
     outcome = promise_outcome(promise.amount_minor, paid, promise.promised_date, today, policy.promise_grace_days)
-    params = {"amount_minor": promise.amount_minor, "promised_date": promise.promised_date.isoformat()}
-    if outcome is PromiseStatus.KEPT:
+    params = {"amount_minor": promise.amount_minor, "promised_date": promise.promised_date.isoformat(),
+              "promise_id": promise.id}
+    if outcome is not None:
         promise.status, promise.resolved_at = outcome.value, now
-        _resume_reminders(account, "promise")
+        _audit(session, f"promise.{outcome.value}", "promise", promise.id,
+               {"account_id": account.id, "amount_minor": promise.amount_minor, "paid_since_minor": paid,
+                "promised_date": promise.promised_date}, now)
+    if outcome is PromiseStatus.KEPT:
+        _resume_reminders(session, account, _PROMISE_PAUSES, now)
         report.promises_kept += 1
     elif outcome is PromiseStatus.BROKEN:
-        promise.status, promise.resolved_at = outcome.value, now
         report.promises_broken += 1
         plan_account_message(session, account, purpose=MessagePurpose.PROMISE_FOLLOW_UP, template_id=PROMISE_BROKEN,
                              key=promise_key(promise.id, "broken"), params=params, now=now, config=config)
-        _resume_reminders(account, "promise")
+        _resume_reminders(session, account, _PROMISE_PAUSES, now)
         if policy.broken_promise_next_step == "escalate":
             report.escalations_opened += _escalate(session, account, EscalationReason.BROKEN_PROMISE,
                                                    {"promise_id": promise.id}, now, config)
@@ -134,6 +142,9 @@ def _follow_plan(session: Session, plan_id: int, now: datetime, config: Schedule
         elif change is InstallmentChange.MISSED:
             item.status = InstallmentStatus.MISSED.value
             report.installments_missed += 1
+            _audit(session, "installment.missed", "installment", item.id,
+                   {"plan_id": plan.id, "seq": item.seq, "due_date": item.due_date, "amount_minor": item.amount_minor},
+                   now)
             plan_account_message(session, account, purpose=MessagePurpose.INSTALLMENT_REMINDER,
                                  template_id=INSTALLMENT_MISSED, key=installment_key(item.id, "missed"),
                                  params=_installment_params(item), now=now, config=config)
@@ -148,17 +159,20 @@ def _follow_plan(session: Session, plan_id: int, now: datetime, config: Schedule
     if plan_broken(missed, policy.plan_breaks_after_missed):
         plan.status = PlanStatus.BROKEN.value
         report.plans_broken += 1
-        _resume_reminders(account, "plan")
+        _audit(session, "plan.broken", "plan", plan.id, {"account_id": account.id, "missed": missed}, now)
+        _resume_reminders(session, account, _PLAN_PAUSES, now)
         report.escalations_opened += _escalate(session, account, EscalationReason.BROKEN_PLAN,
                                                {"plan_id": plan.id, "missed": missed}, now, config)
     elif items and all(i.status == InstallmentStatus.PAID.value for i in items):
         plan.status = PlanStatus.COMPLETED.value
         report.plans_completed += 1
-        _resume_reminders(account, "plan")
+        _audit(session, "plan.completed", "plan", plan.id, {"account_id": account.id}, now)
+        _resume_reminders(session, account, _PLAN_PAUSES, now)
 
 
 def _installment_params(item: Installment) -> dict[str, Any]:
-    return {"amount_minor": item.amount_minor, "due_date": item.due_date.isoformat(), "installment": item.seq}
+    return {"amount_minor": item.amount_minor, "due_date": item.due_date.isoformat(), "installment": item.seq,
+            "installment_id": item.id}
 
 
 def _paid_since(session: Session, account_id: int, since: date) -> int:
@@ -170,21 +184,31 @@ def _paid_since(session: Session, account_id: int, since: date) -> int:
     return int(total or 0)
 
 
-def _resume_reminders(account: Account, pause_kind: str) -> None:
+def _resume_reminders(session: Session, account: Account, pauses: tuple[str, ...], now: datetime) -> None:
     """Clear a pause that this promise or plan caused; a pause for any other reason (dispute...) stays."""
     reason = account.reminders_paused_reason
-    if reason is not None and reason.startswith(pause_kind):
+    if reason is not None and reason.startswith(pauses):
         account.reminders_paused_reason = None
+        _audit(session, "account.reminders_resumed", "account", account.id, {"was_paused_for": reason}, now)
 
 
 def _escalate(session: Session, account: Account, reason: EscalationReason, detail: dict[str, Any],
               now: datetime, config: SchedulerConfig) -> int:
-    session.add(Escalation(
+    escalation = Escalation(
         cardholder_id=account.cardholder_id, account_id=account.id, reason=reason.value,
         priority=config.followups.escalation_priority, status=EscalationStatus.OPEN.value, detail=detail,
         created_at=now,
-    ))
+    )
+    session.add(escalation)
+    session.flush()
+    _audit(session, "escalation.opened", "escalation", escalation.id,
+           {"reason": reason.value, "account_id": account.id, **detail}, now)
     return 1
+
+
+def _audit(session: Session, kind: str, subject_type: str, subject_id: int, payload: dict[str, Any],
+           now: datetime) -> None:
+    audit.append(session, "scheduler", kind, subject_type, subject_id, payload, at=now)
 
 
 def _each(container: Container, what: str, report: FollowUpReport, work: Any) -> None:

@@ -33,7 +33,7 @@ from storage.tables.scheduling import SCHEDULER_JOBS_TABLE
 log = logging.getLogger(__name__)
 
 JOBS = ("staging", "sweep", "followups", "dispatch", "reconcile")
-# A dispatch run drains what is due but yields after this long, so a shutdown or the next tick is never starved.
+# A dispatch run drains what is due but yields after at most this long (and before its next tick).
 DISPATCH_RUN_MAX_S = 50.0
 
 _state: dict[str, Any] = {}
@@ -53,10 +53,13 @@ def followups_job() -> None:
 
 
 def dispatch_job() -> None:
+    container = _container()
     dispatcher = _state.get("dispatcher")
     if dispatcher is None:
-        dispatcher = _state["dispatcher"] = Dispatcher(_container())
-    dispatcher.drain(max_seconds=DISPATCH_RUN_MAX_S, stop=_stop)
+        dispatcher = _state["dispatcher"] = Dispatcher(container)
+    every = scheduler_config(container).jobs.dispatch.every_seconds or DISPATCH_RUN_MAX_S
+    # Yield before the next tick is due, so ticks are not skipped as "already running"; the next one goes on.
+    dispatcher.drain(max_seconds=min(DISPATCH_RUN_MAX_S, max(1.0, every * 0.8)), stop=_stop)
 
 
 def reconcile_job() -> None:
@@ -67,6 +70,7 @@ def reconcile_job() -> None:
 def build_scheduler(container: Container, scheduler: BaseScheduler | None = None) -> BaseScheduler:
     """A scheduler whose job store is the app's database, with every configured job registered."""
     config = scheduler_config(container)
+    _state.clear()  # a dispatcher left from an earlier container must not be reused
     _state["container"] = container
     _stop.clear()
     scheduler = scheduler or BlockingScheduler(timezone=UTC)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.bootstrap import Container
+from compliance import audit
 from core.cadence import thanks_key
 from core.enums import EscalationReason, EscalationStatus, MessagePurpose
 from scheduler.outbox import cancel_pending
@@ -28,6 +29,8 @@ class StageEffects:
     def record_change(self, session: Session, account: Account, old: str, new: str, dpd: int) -> None:
         session.add(StageChange(account_id=account.id, from_stage=old, to_stage=new, days_past_due=dpd,
                                 changed_at=self.now))
+        audit.append(session, "scheduler", "account.stage_changed", "account", account.id,
+                     {"from": old, "to": new, "days_past_due": dpd}, at=self.now)
         account.stage = new
         account.stage_changed_at = self.now
         account.touches_in_stage = 0  # a new stage starts a new cadence
@@ -50,11 +53,16 @@ class StageEffects:
         """Once per final-stage episode: an officer takes over the legal track."""
         if account.id in self.accounts_with_final_escalation(session, [account]):
             return False
-        session.add(Escalation(
+        escalation = Escalation(
             cardholder_id=account.cardholder_id, account_id=account.id, reason=EscalationReason.FINAL_STAGE.value,
             priority=self.config.staging.final_stage_escalation_priority, status=EscalationStatus.OPEN.value,
             detail={"stage": account.stage, "days_past_due": dpd}, created_at=self.now,
-        ))
+        )
+        session.add(escalation)
+        session.flush()
+        audit.append(session, "scheduler", "escalation.opened", "escalation", escalation.id,
+                     {"reason": EscalationReason.FINAL_STAGE.value, "account_id": account.id,
+                      "days_past_due": dpd}, at=self.now)
         return True
 
     def accounts_with_final_escalation(self, session: Session, accounts: Sequence[Any]) -> set[int]:

@@ -18,6 +18,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from accord.bootstrap import Container
+from compliance import audit
 from core.delinquency import Balances, apply_payment, assess, brought_current, entered_escalation
 from core.send_window import local_date, zone
 from scheduler.runtime import scheduler_config
@@ -117,7 +118,12 @@ def _apply_account_payments(session: Session, account_id: int, effects: StageEff
     for payment in payments:
         balances = apply_payment(balances, payment.amount_minor)
         payment.applied_at = effects.now
+    before = (account.balance_minor, account.minimum_due_minor)
     account.balance_minor, account.minimum_due_minor = balances.balance_minor, balances.minimum_due_minor
+    audit.append(session, "scheduler", "account.payments_applied", "account", account.id, {
+        "payments": [p.id for p in payments], "amount_minor": sum(p.amount_minor for p in payments),
+        "balance_minor": [before[0], account.balance_minor], "minimum_due_minor": [before[1], account.minimum_due_minor],
+    }, at=effects.now)
     restage_account(session, account, effects, report)
     return len(payments)
 

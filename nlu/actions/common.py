@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -39,11 +40,14 @@ async def step(dispatcher: CollectingDispatcher, tracker: Tracker, name: str, bo
     return apply(dispatcher, result)
 
 
-class TemplateAction(Action):
-    """An action that only says one fixed catalog template."""
+class TemplateAction(Action, ABC):
+    """An action that only says one fixed catalog template. Abstract, so rasa-sdk registers only subclasses."""
 
-    action_name = ""
     template_id = ""
+
+    @property
+    @abstractmethod
+    def action_name(self) -> str: ...
 
     def name(self) -> str:
         return self.action_name

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -12,9 +14,14 @@ from actions.common import step
 HAND_OVER_INTENTS = ("ask_human", "attorney", "bankruptcy", "complaint")
 
 
-class _Handoff(Action):
-    action_name = ""
+class _Handoff(Action, ABC):
+    """Abstract, so rasa-sdk registers only the concrete actions below."""
+
     reason = ""
+
+    @property
+    @abstractmethod
+    def action_name(self) -> str: ...
 
     def name(self) -> str:
         return self.action_name

@@ -128,3 +128,19 @@ def test_paid_plan_completes(container: Container) -> None:
     assert run_followups(container).plans_completed == 1
     with container.session_factory() as session:
         assert session.get_one(InstallmentPlan, plan_id).status == "completed"
+
+
+def test_a_follow_up_whose_promise_was_kept_meanwhile_is_cancelled_not_sent(container: Container) -> None:
+    from scheduler.dispatcher import Dispatcher
+    from tests.fakes.scripted_gate import ScriptedGate
+
+    account_id = build(container, dpd=12, stage="dpd_1_29")
+    _promise(container, account_id, TODAY + timedelta(days=1))
+    run_followups(container)
+    _pay(container, account_id, 5_000, TODAY)
+    run_followups(container)  # the promise is kept now; its follow-up was already queued
+    gate = ScriptedGate(container.session_factory, container.clock)
+    report = Dispatcher(container, "w", gate=gate, sleep=lambda _s: None).drain()
+    assert report.outcomes == {"cancelled": 1} and gate.requests == []
+    (row,) = outbox_rows(container)
+    assert (row.status, row.last_error) == ("cancelled", "promise_no_longer_open")

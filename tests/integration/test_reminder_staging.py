@@ -7,11 +7,12 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from accord.bootstrap import Container
+from compliance import audit
 from core.clock import FixedClock
 from scheduler.staging import run_staging
 from scheduler.sweep import run_sweep
 from storage.db import transaction
-from storage.tables import Account, Escalation, Payment, StageChange
+from storage.tables import Account, AuditEvent, Escalation, Payment, StageChange
 from tests.reminder_builders import build, outbox_rows
 
 
@@ -98,7 +99,11 @@ def test_final_stage_opens_one_escalation(container: Container, clock: FixedCloc
         assert run_staging(container).escalations_opened == 0
     with container.session_factory() as session:
         rows = session.execute(select(Escalation.account_id, Escalation.reason, Escalation.status)).all()
+        kinds = session.scalars(select(AuditEvent.kind).order_by(AuditEvent.seq)).all()
+        chain = audit.verify(session)
     assert sorted(rows) == sorted([(already_final, "final_stage", "open"), (account_id, "final_stage", "open")])
+    assert kinds == ["escalation.opened", "account.stage_changed", "escalation.opened"]
+    assert chain.ok, chain.problem
 
 
 def test_one_broken_account_does_not_stop_the_others(container: Container) -> None:

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -83,3 +84,21 @@ def test_accord_scheduler_runs_one_process_and_stops_cleanly_on_sigterm(settings
             child.kill()
     assert child.returncode == 0, output
     assert "SIGTERM received" in output and "scheduler: stopped" in output
+
+
+def test_each_job_calls_its_service(container: Container) -> None:
+    from scheduler import jobs
+    from tests.reminder_builders import build, outbox_rows
+
+    build(container, dpd=10, stage="dpd_1_29")
+    build(container, dpd=89, stage="dpd_60_89")
+    build_scheduler(container, BackgroundScheduler())  # binds the jobs to this container
+    container.clock.advance(timedelta(days=1))  # type: ignore[attr-defined]
+    jobs.staging_job()
+    jobs.followups_job()
+    jobs.sweep_job()
+    jobs.dispatch_job()
+    jobs.reconcile_job()
+    rows = outbox_rows(container)
+    assert len(rows) == 2 and {row.status for row in rows} == {"sent"}
+    assert {row.template_id for row in rows} == {"reminder.dpd_1_29", "reminder.dpd_90_plus"}

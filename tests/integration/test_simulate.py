@@ -96,3 +96,52 @@ def _stages(template_ids: list[str | None]) -> list[str]:
         if template_id and template_id.startswith("reminder.") and stage not in seen:
             seen.append(stage)
     return seen
+
+
+def test_scratch_copy_of_postgresql_has_the_rows_and_goes_away(tmp_path: Path) -> None:
+    from sqlalchemy import func, text
+
+    from scheduler.scratch_copy import scratch_copy
+    from storage.db import make_session_factory
+    from tests.conftest import create_pg_database, drop_pg_database
+
+    source = create_pg_database("accord_scratch_src")
+    try:
+        migrate(source)
+        engine = make_engine(source)
+        with transaction(make_session_factory(engine)) as session:
+            for dpd in (5, 40, 95):
+                add_account(session, START, dpd=dpd, stage="dpd_1_29")
+        with scratch_copy(source) as copy_url:
+            copy = make_engine(copy_url)
+            from storage.tables import Account, ContactPoint
+
+            with copy.connect() as conn:
+                assert conn.scalar(select(func.count()).select_from(Account)) == 3
+                assert conn.scalar(select(func.count()).select_from(ContactPoint)) == 6
+                next_id = conn.scalar(text("SELECT nextval(pg_get_serial_sequence('accounts', 'id'))"))
+                assert next_id > max(conn.scalars(select(Account.id)))  # new rows do not collide
+            copy.dispose()
+            name = copy_url.rsplit("/", 1)[1]
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM pg_database WHERE datname = :n"), {"n": name}) == 0
+        engine.dispose()
+    finally:
+        drop_pg_database(source)
+
+
+def test_a_broken_scheduler_file_names_file_key_and_reason(tmp_path: Path) -> None:
+    import shutil
+
+    import pytest
+
+    from accord.config_files import ConfigError
+    from scheduler.config import load_scheduler_config
+
+    shutil.copy(ROOT / "config" / "scheduler.yaml", tmp_path / "scheduler.yaml")
+    path = tmp_path / "scheduler.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace('start: "09:00", end: "20:00"',
+                                                             'start: "21:00", end: "20:00"'), encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_scheduler_config(tmp_path)
+    assert "scheduler.yaml: sweep.send_window" in str(err.value) and "must be after" in str(err.value)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
@@ -55,7 +54,3 @@ def add_cardholder(session: Session, *, external_id: str, language: str, phone: 
                              created_at=NOW, updated_at=NOW))
     session.flush()
     return holder
-
-
-def nlu_dir() -> Path:
-    return rasa_runtime.NLU_DIR

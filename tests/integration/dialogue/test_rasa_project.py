@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -30,19 +31,19 @@ def test_rasa_data_validates(language: str) -> None:
 
 
 @pytest.mark.parametrize("language", rt.LANGUAGES)
-def test_conversation_stories_pass_without_prediction_errors(language: str, tmp_path: object) -> None:
+def test_conversation_stories_pass_without_prediction_errors(language: str, tmp_path: Path) -> None:
     model, _trained = rt.ensure_model(language, quiet=True)
     result = _run([rt.rasa_executable(), "test", "core", "--model", str(model), "--stories",
                    f"tests/conversations/test_{language}.yml", "--fail-on-prediction-errors",
                    "--out", str(tmp_path)])
-    failed = (rt.NLU_DIR / "results" / "failed_test_stories.yml")
+    failed = tmp_path / "failed_test_stories.yml"
     detail = failed.read_text() if failed.exists() else ""
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:] + detail[-4000:]
 
 
 def test_custom_actions() -> None:
     python = str(rt.RASA_VENV / "bin" / "python")
-    result = _run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/actions"])
+    result = _run([python, "-m", "pytest", "-o", "addopts=", "-q", "-p", "no:cacheprovider", "tests/actions"])
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
     assert sys.executable != python  # the actions ran under Rasa's own interpreter
