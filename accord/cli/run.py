@@ -83,6 +83,8 @@ def run(
     host: str | None = typer.Option(None, "--host", help="web app interface (default ACCORD_HOST, 127.0.0.1)"),
     port: int | None = typer.Option(None, "--port", min=1, max=65535, help="web app port (default ACCORD_PORT)"),
     seed: bool = typer.Option(True, "--seed/--no-seed", help="load the demo portfolio into an empty database"),
+    dialogue: bool = typer.Option(True, "--dialogue/--no-dialogue",
+                                  help="start the Rasa servers when their models are trained"),
 ) -> None:
     """Migrate, seed an empty database with the demo portfolio, start every process, print the URLs."""
     from accord.cli.common import app_container
@@ -95,7 +97,8 @@ def run(
             _seed(container)
         channels = describe_channels(container.extras.get("channels", {}))
     options = RunOptions(host=host or settings.accord_host, port=port or settings.accord_port)
-    supervisor = Supervisor([spec for spec in PROCESSES if spec.available()], options)
+    wanted = [spec for spec in PROCESSES if dialogue or not spec.name.startswith("rasa")]
+    supervisor = Supervisor([spec for spec in wanted if spec.available()], options)
     raise typer.Exit(supervisor.run(lambda: _announce(options, channels, supervisor.names())))
 
 

@@ -54,7 +54,8 @@ def test_accord_run_serves_then_stops_cleanly_on_sigint(tmp_path: Path) -> None:
     env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'accord.db'}", "ACCORD_ENV": "development"})
     log = tmp_path / "run.log"
     with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "accord.cli.main", "run", "--port", str(port)],
+        process = subprocess.Popen([sys.executable, "-m", "accord.cli.main", "run", "--port", str(port),
+                                    "--no-dialogue"],  # the dialogue stack has its own integration tests
                                    cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
     parent = psutil.Process(process.pid)
     try:
@@ -97,7 +98,7 @@ def test_accord_run_exits_non_zero_when_a_child_dies(tmp_path: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ACCORD_", "DATABASE_URL"))}
         env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'accord.db'}", "ACCORD_ENV": "development"})
         result = subprocess.run(
-            [sys.executable, "-m", "accord.cli.main", "run", "--port", str(port), "--no-seed"],
+            [sys.executable, "-m", "accord.cli.main", "run", "--port", str(port), "--no-seed", "--no-dialogue"],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
         )
     assert result.returncode == 1
