@@ -126,6 +126,7 @@ def _announce(options: RunOptions, channels: dict[str, str], names: list[str]) -
     typer.echo(f"  metrics     {base}/metrics")
     typer.echo("Channels: " + ", ".join(f"{channel} via {adapter}" for channel, adapter in channels.items()))
     typer.echo("Press Ctrl-C to stop.")
+    sys.stdout.flush()  # stdout is block-buffered when redirected to a log file; show the URLs now
 
 
 class Supervisor:

@@ -69,6 +69,10 @@ def test_accord_run_serves_then_stops_cleanly_on_sigint(tmp_path: Path) -> None:
         assert "DEMO-" in simulator, "the empty database was seeded with the demo portfolio"
         children = parent.children(recursive=True)
         assert len(children) >= 2, "the web app and the scheduler run as child processes"
+        # The supervisor announces the URLs after its own readiness probe, which may trail ours under load.
+        announced = time.monotonic() + 60
+        while "Press Ctrl-C to stop." not in log.read_text() and time.monotonic() < announced:
+            time.sleep(0.2)
 
         started = time.monotonic()
         process.send_signal(signal.SIGINT)
