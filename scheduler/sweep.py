@@ -158,7 +158,7 @@ class _Planner:
         return outbox_row(
             key=reminder_key(account_id, due, stage, slot), cardholder_id=holder_id, account_id=account_id,
             contact_point_id=contact.contact_point_id, channel=contact.channel.value,
-            purpose=MessagePurpose.REMINDER, template_id=reminder_template(stage, contact), language=language,
+            purpose=MessagePurpose.REMINDER, template_id=reminder_template(stage), language=language,
             params=params, not_before=not_before, now=self.now, priority=self.policy.priority,
         )
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from core.contact_choice import ContactOption
-
 PAYMENT_THANKS = "payment.thanks"
 PROMISE_FOLLOW_UP = "promise.follow_up"
 PROMISE_BROKEN = "promise.broken"
@@ -11,6 +9,7 @@ INSTALLMENT_REMINDER = "installment.reminder"
 INSTALLMENT_MISSED = "installment.missed"
 
 
-def reminder_template(stage: str, contact: ContactOption) -> str:
-    """The stage's reminder; the gate decides at send time whether only limited content may go out."""
+def reminder_template(stage: str) -> str:
+    """The stage's reminder. The gate swaps in the catalog's limited alternative (reminder.limited) at send time
+    when the person on the channel is not yet verified as the cardholder."""
     return f"reminder.{stage}"
