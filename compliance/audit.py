@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -77,16 +77,29 @@ def _hash_of(row: AuditEvent) -> str:
 
 
 # Built once: every decision appends, and building a statement costs more than running it.
-_BUMP = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=_HEAD.c.seq + 1).returning(_HEAD.c.seq, _HEAD.c.hash)
+_BUMP = (update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=_HEAD.c.seq + bindparam("count"))
+         .returning(_HEAD.c.seq, _HEAD.c.hash))
 _SET_HASH = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(hash=bindparam("new_hash"))
 _INSERT = insert(_EVENTS)
 
 
-def _advance_head(session: Session) -> tuple[int, str]:
-    row = session.execute(_BUMP).first()
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One event to append: who did what to which subject."""
+
+    actor: str
+    kind: str  # e.g. "consent.opted_out", "compliance.decision"
+    subject_type: str
+    subject_id: str | int
+    payload: Mapping[str, Any]
+
+
+def _advance_head(session: Session, count: int) -> tuple[int, str]:
+    """Reserve `count` sequence numbers; returns the last one reserved and the hash the first must chain onto."""
+    row = session.execute(_BUMP, {"count": count}).first()
     if row is None:
         _create_head(session)
-        row = session.execute(_BUMP).one()
+        row = session.execute(_BUMP, {"count": count}).one()
     return int(row[0]), str(row[1])
 
 
@@ -102,16 +115,29 @@ def _create_head(session: Session) -> None:
 def append(session: Session, actor: str, kind: str, subject_type: str, subject_id: str | int,
            payload: Mapping[str, Any], *, at: datetime) -> AuditEvent:
     """Append one event in the caller's transaction. `kind` e.g. "consent.opted_out", "compliance.decision"."""
+    return AuditEvent(**append_many(session, [Entry(actor, kind, subject_type, subject_id, payload)], at=at)[0])
+
+
+def append_many(session: Session, entries: Sequence[Entry], *, at: datetime) -> list[dict[str, Any]]:
+    """Append events in order, in the caller's transaction, holding the head row once for all of them: a batch
+    of decisions costs one head update, not one each. Returns the rows written."""
+    if not entries:
+        return []
     at = ensure_utc(at)
-    clean = normalise_payload(payload)
-    seq, prev_hash = _advance_head(session)
-    subject = str(subject_id)
-    digest = record_hash(prev_hash, canonical(seq, at, actor, kind, subject_type, subject, clean, prev_hash))
-    values = {"seq": seq, "occurred_at": at, "actor": actor, "kind": kind, "subject_type": subject_type,
-              "subject_id": subject, "payload": clean, "prev_hash": prev_hash, "hash": digest}
-    session.execute(_INSERT, values)
-    session.execute(_SET_HASH, {"new_hash": digest})
-    return AuditEvent(**values)
+    last_seq, prev_hash = _advance_head(session, len(entries))
+    rows: list[dict[str, Any]] = []
+    for seq, entry in enumerate(entries, start=last_seq - len(entries) + 1):
+        clean = normalise_payload(entry.payload)
+        subject = str(entry.subject_id)
+        digest = record_hash(prev_hash, canonical(seq, at, entry.actor, entry.kind, entry.subject_type, subject,
+                                                  clean, prev_hash))
+        rows.append({"seq": seq, "occurred_at": at, "actor": entry.actor, "kind": entry.kind,
+                     "subject_type": entry.subject_type, "subject_id": subject, "payload": clean,
+                     "prev_hash": prev_hash, "hash": digest})
+        prev_hash = digest
+    session.execute(_INSERT, rows)
+    session.execute(_SET_HASH, {"new_hash": prev_hash})
+    return rows
 
 
 class AuditLog:
@@ -123,6 +149,9 @@ class AuditLog:
     def append(self, session: Session, actor: str, kind: str, subject_type: str, subject_id: str | int,
                payload: Mapping[str, Any], *, at: datetime | None = None) -> AuditEvent:
         return append(session, actor, kind, subject_type, subject_id, payload, at=at or self._clock.now())
+
+    def append_many(self, session: Session, entries: Sequence[Entry], *, at: datetime | None = None) -> None:
+        append_many(session, entries, at=at or self._clock.now())
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ The checks themselves (compliance/checks.py) are pure functions of these facts, 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session
@@ -93,6 +94,9 @@ class Facts:
     last_contact_at: datetime | None
 
 
+T = TypeVar("T")
+
+
 class UnknownCardholder(LookupError):
     pass
 
@@ -104,16 +108,18 @@ class LedgerFacts:
     first_disclosure_at: datetime | None
 
 
-# Statements built once with bind parameters: the gate runs these for every message it decides, and building a
-# statement costs more than running it. Plain column selects, not ORM loads, for the same reason.
-_HOLDER = select(Cardholder.id, Cardholder.external_id, Cardholder.jurisdiction, Cardholder.timezone,
-                 Cardholder.language, Cardholder.do_not_contact, Cardholder.do_not_contact_at,
-                 Cardholder.cease_requested_at, Cardholder.vulnerable).where(Cardholder.id == bindparam("id"))
+# Statements built once with bind parameters: the gate runs these for every batch it decides, and building a
+# statement costs more than running it. Plain column selects, not ORM loads, for the same reason. Each reads one
+# kind of fact for a whole batch of requests (`ids`), not one request at a time.
+_IDS = bindparam("ids", expanding=True)
+_HOLDERS = select(Cardholder.id, Cardholder.external_id, Cardholder.jurisdiction, Cardholder.timezone,
+                  Cardholder.language, Cardholder.do_not_contact, Cardholder.do_not_contact_at,
+                  Cardholder.cease_requested_at, Cardholder.vulnerable).where(Cardholder.id.in_(_IDS))
 _POINT_COLUMNS = (ContactPoint.id, ContactPoint.cardholder_id, ContactPoint.channel, ContactPoint.address,
                   ContactPoint.consent_basis, ContactPoint.consent_at, ContactPoint.verified,
                   ContactPoint.opted_out_at, ContactPoint.opted_out_method, ContactPoint.status,
                   ContactPoint.status_reason)
-_POINT = select(*_POINT_COLUMNS).where(ContactPoint.id == bindparam("id"))
+_POINTS = select(*_POINT_COLUMNS).where(ContactPoint.id.in_(_IDS))
 # The best address on the channel when none is named: usable ones first, then the cardholder's preferred one.
 _BEST_POINT = (
     select(*_POINT_COLUMNS)
@@ -123,16 +129,16 @@ _BEST_POINT = (
               case((ContactPoint.preferred.is_(True), 0), else_=1), ContactPoint.id)
     .limit(1)
 )
-_CONVERSATION = select(Conversation.id, Conversation.cardholder_id, Conversation.contact_point_id,
-                       Conversation.channel, Conversation.verified, Conversation.third_party,
-                       Conversation.cardholder_started).where(Conversation.id == bindparam("id"))
-_ACCOUNT = select(Account.id, Account.external_id, Account.cardholder_id, Account.product, Account.currency,
-                  Account.balance_minor, Account.minimum_due_minor, Account.due_date, Account.days_past_due,
-                  Account.stage, Account.reminders_paused_reason).where(Account.id == bindparam("id"))
-_LEDGER = select(ContactLedger.contacts_total, ContactLedger.last_contact_at, ContactLedger.first_disclosure_at
-                 ).where(ContactLedger.cardholder_id == bindparam("id"))
-_COUNTED = select(Message.created_at).where(
-    Message.cardholder_id == bindparam("cardholder_id"),
+_CONVERSATIONS = select(Conversation.id, Conversation.cardholder_id, Conversation.contact_point_id,
+                        Conversation.channel, Conversation.verified, Conversation.third_party,
+                        Conversation.cardholder_started).where(Conversation.id.in_(_IDS))
+_ACCOUNTS = select(Account.id, Account.external_id, Account.cardholder_id, Account.product, Account.currency,
+                   Account.balance_minor, Account.minimum_due_minor, Account.due_date, Account.days_past_due,
+                   Account.stage, Account.reminders_paused_reason).where(Account.id.in_(_IDS))
+_LEDGERS = select(ContactLedger.cardholder_id, ContactLedger.contacts_total, ContactLedger.last_contact_at,
+                  ContactLedger.first_disclosure_at).where(ContactLedger.cardholder_id.in_(_IDS))
+_COUNTED = select(Message.cardholder_id, Message.created_at).where(
+    Message.cardholder_id.in_(_IDS),
     Message.direction == Direction.OUTBOUND.value,
     Message.counts_toward_cap.is_(True),
     Message.status.in_(WENT_OUT),
@@ -148,70 +154,103 @@ _ACKNOWLEDGEMENTS = select(func.count()).select_from(Message).where(Message.card
 
 
 def load_holder(session: Session, cardholder_id: int) -> HolderFacts:
-    row = session.execute(_HOLDER, {"id": cardholder_id}).first()
-    if row is None:
+    holder = load_holders(session, [cardholder_id]).get(cardholder_id)
+    if holder is None:
         raise UnknownCardholder(f"no cardholder with id {cardholder_id}")
-    return HolderFacts(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], bool(row[8]))
+    return holder
+
+
+def load_holders(session: Session, ids: Iterable[int]) -> dict[int, HolderFacts]:
+    """Cardholders by id; an unknown id is simply absent."""
+    rows = session.execute(_HOLDERS, {"ids": sorted(set(ids))}).all()
+    return {row[0]: HolderFacts(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], bool(row[8]))
+            for row in rows}
 
 
 def ledger_facts(row: Any) -> LedgerFacts | None:
     return LedgerFacts(int(row[0] or 0), row[1], row[2]) if row is not None else None
 
 
+@dataclass(frozen=True, slots=True)
+class FactsQuery:
+    """What to read for one request: its cardholder (already loaded), how far back the caps look, the ledger
+    row the caller locked (None: read it), and whether the purpose can be a reply (needs the last inbound)."""
+
+    request: SendRequest
+    holder: HolderFacts
+    window_hours: int
+    ledger: LedgerFacts | None = None
+    replies: bool = True
+
+
 def load_facts(session: Session, request: SendRequest, holder: HolderFacts, now: datetime,
                longest_window_hours: int, *, ledger: LedgerFacts | None = None, replies: bool = True) -> Facts:
-    """`ledger`: the row the caller already locked (None: read it here). `replies`: whether the purpose can be a
-    reply, which needs the cardholder's last message time."""
-    point = _point(session, request)
-    conversation = _conversation(session, request.conversation_id)
-    account = _account(session, request.account_id)
-    if ledger is None:
-        ledger = ledger_facts(session.execute(_LEDGER, {"id": holder.id}).first())
-    since = now - timedelta(hours=longest_window_hours)
-    counted = session.scalars(_COUNTED, {"cardholder_id": holder.id, "since": since}).all()
-    opted_out_at = point.opted_out_at if point else None
-    return Facts(
-        now=now,
-        holder=holder,
-        point=point,
-        conversation=conversation,
-        account=account,
-        counted_sends=tuple(sorted(counted)),
-        last_inbound_at=_last_inbound(session, conversation, point) if replies else None,
-        opt_out_confirmations=_count(session, _CONFIRMATIONS, point.id if point else None, opted_out_at,
-                                     MessagePurpose.OPT_OUT_CONFIRMATION),
-        cease_acknowledgements=_count(session, _ACKNOWLEDGEMENTS, holder.id, holder.cease_requested_at,
-                                      MessagePurpose.CEASE_ACKNOWLEDGEMENT),
-        first_disclosure_at=ledger.first_disclosure_at if ledger else None,
-        contacts_total=ledger.contacts_total if ledger else 0,
-        last_contact_at=ledger.last_contact_at if ledger else None,
-    )
+    return load_facts_many(session, [FactsQuery(request, holder, longest_window_hours, ledger, replies)], now)[0]
 
 
-def _point(session: Session, request: SendRequest) -> PointFacts | None:
-    if request.contact_point_id is not None:
-        row = session.execute(_POINT, {"id": request.contact_point_id}).first()
-    else:
-        row = session.execute(_BEST_POINT, {"cardholder_id": request.cardholder_id,
-                                            "channel": request.channel.value}).first()
+def load_facts_many(session: Session, queries: Sequence[FactsQuery], now: datetime) -> list[Facts]:
+    """Facts for a batch of requests, read with one statement per kind of fact (points, conversations, accounts,
+    counted sends, ledgers); the rarer reads (a best address, a last inbound, confirmations since an opt-out)
+    are made per request, only where needed."""
+    requests = [q.request for q in queries]
+    points = _by_id(session, _POINTS, {r.contact_point_id for r in requests if r.contact_point_id is not None},
+                    lambda row: PointFacts(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7],
+                                           row[8], row[9], row[10]))
+    conversations = _by_id(session, _CONVERSATIONS, {r.conversation_id for r in requests if r.conversation_id},
+                           lambda row: ConversationFacts(row[0], row[1], row[2], row[3], bool(row[4]), bool(row[5]),
+                                                         bool(row[6])))
+    accounts = _by_id(session, _ACCOUNTS, {r.account_id for r in requests if r.account_id is not None},
+                      lambda row: AccountFacts(row[0], row[1], row[2], row[3], row[4], int(row[5]), int(row[6]),
+                                               row[7], int(row[8]), row[9], row[10]))
+    unlocked = {q.holder.id for q in queries if q.ledger is None}
+    ledgers = {row[0]: ledger_facts(row[1:]) for row in session.execute(_LEDGERS, {"ids": sorted(unlocked)})
+               } if unlocked else {}
+    since = {q.holder.id: now - timedelta(hours=q.window_hours) for q in queries}
+    counted: dict[int, list[datetime]] = {}
+    for holder_id, created_at in session.execute(_COUNTED, {"ids": sorted(since), "since": min(since.values())}):
+        if created_at > since[holder_id]:
+            counted.setdefault(holder_id, []).append(created_at)
+    facts = []
+    for query in queries:
+        request, holder = query.request, query.holder
+        if request.contact_point_id is not None:
+            point = points.get(request.contact_point_id)
+        else:
+            point = _best_point(session, request)
+        conversation = conversations.get(request.conversation_id) if request.conversation_id else None
+        ledger = query.ledger if query.ledger is not None else ledgers.get(holder.id)
+        opted_out_at = point.opted_out_at if point else None
+        facts.append(Facts(
+            now=now,
+            holder=holder,
+            point=point,
+            conversation=conversation,
+            account=accounts.get(request.account_id) if request.account_id is not None else None,
+            counted_sends=tuple(sorted(counted.get(holder.id, ()))),
+            last_inbound_at=_last_inbound(session, conversation, point) if query.replies else None,
+            opt_out_confirmations=_count(session, _CONFIRMATIONS, point.id if point else None, opted_out_at,
+                                         MessagePurpose.OPT_OUT_CONFIRMATION),
+            cease_acknowledgements=_count(session, _ACKNOWLEDGEMENTS, holder.id, holder.cease_requested_at,
+                                          MessagePurpose.CEASE_ACKNOWLEDGEMENT),
+            first_disclosure_at=ledger.first_disclosure_at if ledger else None,
+            contacts_total=ledger.contacts_total if ledger else 0,
+            last_contact_at=ledger.last_contact_at if ledger else None,
+        ))
+    return facts
+
+
+def _by_id(session: Session, statement: Any, ids: set[int], build: Callable[[Any], T]) -> dict[int, T]:
+    if not ids:
+        return {}
+    return {row[0]: build(row) for row in session.execute(statement, {"ids": sorted(ids)})}
+
+
+def _best_point(session: Session, request: SendRequest) -> PointFacts | None:
+    row = session.execute(_BEST_POINT, {"cardholder_id": request.cardholder_id,
+                                        "channel": request.channel.value}).first()
     if row is None:
         return None
     return PointFacts(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7], row[8], row[9], row[10])
-
-
-def _conversation(session: Session, conversation_id: int | None) -> ConversationFacts | None:
-    row = session.execute(_CONVERSATION, {"id": conversation_id}).first() if conversation_id is not None else None
-    if row is None:
-        return None
-    return ConversationFacts(row[0], row[1], row[2], row[3], bool(row[4]), bool(row[5]), bool(row[6]))
-
-
-def _account(session: Session, account_id: int | None) -> AccountFacts | None:
-    row = session.execute(_ACCOUNT, {"id": account_id}).first() if account_id is not None else None
-    if row is None:
-        return None
-    return AccountFacts(row[0], row[1], row[2], row[3], row[4], int(row[5]), int(row[6]), row[7], int(row[8]),
-                        row[9], row[10])
 
 
 def _last_inbound(session: Session, conversation: ConversationFacts | None, point: PointFacts | None) -> datetime | None:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from babel.dates import format_date
 
-from core.money import Money, MoneyError
+from core.money import Money, MoneyError, babel_locale
 
 ParamType = Literal["money", "date", "int", "text", "url"]
 
@@ -37,7 +37,7 @@ def format_value(name: str, value: Any, kind: ParamType, language: str, currency
     if kind == "money":
         return _money(name, value, currency).format(language)
     if kind == "date":
-        return format_date(_date(name, value), format="long", locale=LOCALES.get(language, "en_US"))
+        return format_date(_date(name, value), format="long", locale=babel_locale(LOCALES.get(language, "en_US")))
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             raise RenderError(f"parameter {name}: expected a whole number, got {value!r}")

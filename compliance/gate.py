@@ -1,28 +1,27 @@
 """The compliance gate: the one door every outbound message passes, and the only caller of a channel's `send`.
 
-`deliver(request)`:
-  1. One transaction: lock the cardholder's contact-ledger row, read the facts, run every check, write the
-     decision, the message row (sending / deferred / blocked) and its audit event, link the outbox row (if any)
-     to the message, update the ledger; commit. Concurrent workers serialise on the ledger row, so two sends
-     cannot both slip under the same cap.
-  2. Only if allowed, outside any transaction: the channel adapter's `send`.
-  3. A second transaction records the result: sent (provider id, time) or failed (error code; a permanent
+`deliver_many(requests)` (and `deliver(request)`, a batch of one):
+  1. One transaction: lock the cardholders' contact-ledger rows, read the facts, run every check, write each
+     decision, its message row (sending / deferred / blocked) and audit event, link the outbox rows to their
+     messages, update the ledgers; commit. Concurrent workers serialise on the ledger rows, so two sends cannot
+     both slip under the same cap.
+  2. Only for the allowed ones, outside any transaction: the channel adapters send (many at once where the
+     adapter can).
+  3. A second transaction records the results: sent (provider id, time) or failed (error code; a permanent
      refusal about the address marks it opted out or invalid; a transient one is reported retryable).
+A batch holds at most one request per cardholder: a second message to the same person must be decided after the
+first is recorded, so the caller sends it in a later batch.
 `evaluate(request)` runs the same checks as a dry run and writes nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import Table, bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from compliance import consent
@@ -32,49 +31,30 @@ from compliance.checks import Context
 from compliance.contract import Check, Decision, DeliveryOutcome, SendRequest
 from compliance.decide import Evaluation, evaluate
 from compliance.facts import (
+    FactsQuery,
     HolderFacts,
     LedgerFacts,
     UnknownCardholder,
-    ledger_facts,
-    load_facts,
-    load_holder,
+    load_facts_many,
+    load_holders,
 )
+from compliance.gate_records import STATUS_OF, Recorded, lock_ledgers, record_decisions, record_sent
 from compliance.hours import resolve_zone
 from compliance.packs import PackRegistry
 from compliance.provider_errors import INVALID_ADDRESS_CODES, OPT_OUT_CODES
 from compliance.reasons import Reason
 from core.clock import Clock
-from core.enums import Channel, DecisionOutcome, Direction, MessageStatus, OptOutMethod
+from core.enums import Channel, DecisionOutcome, MessageStatus, OptOutMethod
 from core.ports import ChannelAdapter, OutboundText, SendResult, TransientChannelError
 from storage.db import transaction
-from storage.tables import ComplianceDecision, ContactLedger, Message, OutboxItem
+from storage.tables import ContactLedger, Message
 
 log = structlog.get_logger("accord.gate")
 _LEDGER = cast(Table, ContactLedger.__table__)
-_DECISIONS = cast(Table, ComplianceDecision.__table__)
-_MESSAGES = cast(Table, Message.__table__)
-_OUTBOX = cast(Table, OutboxItem.__table__)
-
-# Statements built once with bind parameters: the gate runs them for every message.
-_LEDGER_COLUMNS = (_LEDGER.c.contacts_total, _LEDGER.c.last_contact_at, _LEDGER.c.first_disclosure_at)
-_THIS_LEDGER = _LEDGER.c.cardholder_id == bindparam("holder")
-_LOCK_PG = select(*_LEDGER_COLUMNS).where(_THIS_LEDGER).with_for_update()
-_LOCK_SQLITE = update(_LEDGER).where(_THIS_LEDGER).values(contacts_total=_LEDGER.c.contacts_total).returning(
-    *_LEDGER_COLUMNS)
-_COUNT_CONTACT = update(_LEDGER).where(_THIS_LEDGER).values(last_contact_at=bindparam("at"),
-                                                            contacts_total=_LEDGER.c.contacts_total + 1)
-_COUNT_FIRST_CONTACT = _COUNT_CONTACT.values(first_disclosure_at=bindparam("at"))
-_INSERT_DECISION = insert(_DECISIONS).returning(_DECISIONS.c.id)
-_INSERT_MESSAGE = insert(_MESSAGES).returning(_MESSAGES.c.id)
-_LINK_OUTBOX = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("outbox")).values(message_id=bindparam("message"))
-STATUS_OF = {DecisionOutcome.ALLOW: MessageStatus.SENDING, DecisionOutcome.DEFER: MessageStatus.DEFERRED,
-             DecisionOutcome.BLOCK: MessageStatus.BLOCKED}
 
 
-@dataclass(frozen=True)
-class _Recorded:
-    message_id: int
-    decision_id: int
+class DuplicateCardholder(ValueError):
+    """Two requests for one cardholder in one batch: the second must see the first's decision."""
 
 
 class ComplianceGate:
@@ -102,134 +82,116 @@ class ComplianceGate:
         now = self._clock.now()
         with self._sessions() as session:
             try:
-                holder = load_holder(session, request.cardholder_id)
-                return self._evaluate(session, request, holder, now).decision
+                holder = load_holders(session, [request.cardholder_id]).get(request.cardholder_id)
+                if holder is None:
+                    raise UnknownCardholder(f"no cardholder with id {request.cardholder_id}")
+                return self._evaluate_many(session, [request], [holder], now, None)[0].decision
             finally:
                 session.rollback()
 
     # -- the one door out ------------------------------------------------------------------------------------
 
     def deliver(self, request: SendRequest) -> DeliveryOutcome:
+        outcome = self.deliver_many([request])[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def deliver_many(self, requests: Sequence[SendRequest]) -> list[DeliveryOutcome | Exception]:
+        """Decide, record and send a batch; one outcome per request, in order. A request the gate cannot decide
+        at all (an unknown cardholder) gets its exception in place of an outcome; the others go on."""
+        holder_ids = [r.cardholder_id for r in requests]
+        if len(set(holder_ids)) != len(holder_ids):
+            raise DuplicateCardholder("a batch holds at most one request per cardholder")
         now = self._clock.now()
         with transaction(self._sessions) as session:
-            ledger = self._lock_ledger(session, request.cardholder_id)
-            holder = load_holder(session, request.cardholder_id)
-            evaluation = self._evaluate(session, request, holder, now, ledger)
-            recorded = self._record(session, request, evaluation, now)
-        decision = evaluation.decision
-        log.info("gate.decision", message_id=recorded.message_id, outcome=decision.outcome.value,
-                 reasons=list(decision.reasons), rule=decision.rule, outbox_id=request.outbox_id)
-        if not decision.allowed:
+            holders = load_holders(session, holder_ids)
+            known = [r for r in requests if r.cardholder_id in holders]
+            ledgers = lock_ledgers(session, [r.cardholder_id for r in known])
+            evaluations = self._evaluate_many(session, known, [holders[r.cardholder_id] for r in known], now, ledgers)
+            recorded = record_decisions(session, self._audit, known, evaluations, now) if known else []
+        decided = {id(r): (e, rec) for r, e, rec in zip(known, evaluations, recorded, strict=True)}
+        outcomes: list[DeliveryOutcome | Exception] = []
+        to_send: list[tuple[int, SendRequest, Evaluation, Recorded]] = []
+        for index, request in enumerate(requests):
+            if id(request) not in decided:
+                outcomes.append(UnknownCardholder(f"no cardholder with id {request.cardholder_id}"))
+                continue
+            evaluation, rec = decided[id(request)]
+            decision = evaluation.decision
+            log.info("gate.decision", message_id=rec.message_id, outcome=decision.outcome.value,
+                     reasons=list(decision.reasons), rule=decision.rule, outbox_id=request.outbox_id)
             status = STATUS_OF[decision.outcome].value
-            self._count(request, status, decision.reasons)
-            return DeliveryOutcome(decision, recorded.message_id, recorded.decision_id, status)
-        return self._send(request, evaluation, recorded)
+            outcomes.append(DeliveryOutcome(decision, rec.message_id, rec.decision_id, status))
+            if decision.allowed:
+                to_send.append((index, request, evaluation, rec))
+            else:
+                self._count(request, status, decision.reasons)
+        for index, outcome in self._send(to_send):
+            outcomes[index] = outcome
+        return outcomes
 
-    def _evaluate(self, session: Session, request: SendRequest, holder: HolderFacts, now: datetime,
-                  ledger: LedgerFacts | None = None) -> Evaluation:
-        pack = self._packs.get(holder.jurisdiction)
-        if pack is None:
-            return _no_pack(holder, now)
-        longest = max(cap.window_hours for cap in pack.frequency.caps)
-        facts = load_facts(session, request, holder, now, longest, ledger=ledger,
-                           replies=request.purpose in pack.frequency.replies.purposes)
-        language = request.language or holder.language
-        ctx = Context(request, pack, facts, resolve_zone(holder.timezone), language, request.channel in self._channels)
-        return evaluate(ctx, self._catalog)
-
-    def _lock_ledger(self, session: Session, cardholder_id: int) -> LedgerFacts | None:
-        """Serialise every decision for one cardholder on their ledger row, created on first use."""
-        postgres = session.get_bind().dialect.name == "postgresql"
-        # SQLite: a write must come first, so this transaction holds the database write lock before it reads.
-        lock = _LOCK_PG if postgres else _LOCK_SQLITE
-        row = session.execute(lock, {"holder": cardholder_id}).first()
-        if row is None:
-            self._create_ledger(session, cardholder_id, postgresql.insert if postgres else sqlite.insert)
-            row = session.execute(lock, {"holder": cardholder_id}).one()
-        return ledger_facts(row)
-
-    @staticmethod
-    def _create_ledger(session: Session, cardholder_id: int, insert: Any) -> None:
-        try:
-            session.execute(insert(_LEDGER).values(cardholder_id=cardholder_id, contacts_total=0)
-                            .on_conflict_do_nothing(index_elements=["cardholder_id"]))
-        except IntegrityError as exc:
-            raise UnknownCardholder(f"no cardholder with id {cardholder_id}") from exc
-
-    def _record(self, session: Session, request: SendRequest, evaluation: Evaluation, now: datetime) -> _Recorded:
-        decision = evaluation.decision
-        decision_id = session.execute(_INSERT_DECISION, dict(
-            outcome=decision.outcome.value, rule=decision.rule, reasons=list(decision.reasons),
-            checks=[{"rule": c.rule, "passed": c.passed, "detail": c.detail, "reason": c.reason} for c in decision.checks],
-            policy_pack=decision.policy_pack, policy_version=decision.policy_version, counters=decision.counters,
-            timezone=decision.timezone, local_time=decision.local_time, defer_until=decision.defer_until,
-            decided_at=now,
-        )).scalar_one()
-        facts, template = evaluation.facts, evaluation.template
-        template_id = template.id if template else (None if request.free_text is not None else request.template_id)
-        text = decision.text or ""
-        message_id = session.execute(_INSERT_MESSAGE, dict(
-            cardholder_id=request.cardholder_id,
-            account_id=facts.account.id if facts and facts.account else None,
-            conversation_id=facts.conversation.id if facts and facts.conversation else None,
-            contact_point_id=facts.point.id if facts and facts.point else None,
-            channel=request.channel.value, direction=Direction.OUTBOUND.value,
-            status=STATUS_OF[decision.outcome].value, purpose=request.purpose.value, author=request.author,
-            template_id=template_id, template_version=template.version if template else None,
-            language=decision.language, text=text, created_at=now, decision_id=decision_id,
-            counts_toward_cap=decision.allowed and evaluation.counted,
-        )).scalar_one()
-        if request.outbox_id is not None:
-            # The outbox row learns its message in this same transaction: a dispatcher that dies after the commit
-            # leaves a row the reconciler settles exactly (provider lookup or review), never a blind resend.
-            session.execute(_LINK_OUTBOX, {"outbox": request.outbox_id, "message": message_id})
-        if decision.allowed:
-            counted = _COUNT_FIRST_CONTACT if evaluation.first_disclosure else _COUNT_CONTACT
-            session.execute(counted, {"holder": request.cardholder_id, "at": now})
-        # Last statement before commit: the audit head stays locked for as short a time as possible.
-        self._audit.append(session, request.author, "compliance.decision", "message", message_id, {
-            "decision_id": decision_id, "outcome": decision.outcome.value, "rule": decision.rule,
-            "reasons": list(decision.reasons), "policy": f"{decision.policy_pack} {decision.policy_version}",
-            "cardholder_id": request.cardholder_id, "channel": request.channel.value,
-            "purpose": request.purpose.value, "template": template_id,
-            "template_version": template.version if template else None, "outbox_id": request.outbox_id,
-            "defer_until": decision.defer_until, "text_sha256": _sha256(text),
-        }, at=now)
-        return _Recorded(message_id, decision_id)
+    def _evaluate_many(self, session: Session, requests: Sequence[SendRequest], holders: Sequence[HolderFacts],
+                       now: datetime, ledgers: Mapping[int, LedgerFacts | None] | None) -> list[Evaluation]:
+        queries, packs = [], []
+        for request, holder in zip(requests, holders, strict=True):
+            pack = self._packs.get(holder.jurisdiction)
+            packs.append(pack)
+            if pack is not None:
+                queries.append(FactsQuery(
+                    request, holder, max(cap.window_hours for cap in pack.frequency.caps),
+                    ledgers.get(holder.id) if ledgers is not None else None,
+                    replies=request.purpose in pack.frequency.replies.purposes))
+        facts = iter(load_facts_many(session, queries, now) if queries else [])
+        evaluations = []
+        for request, holder, pack in zip(requests, holders, packs, strict=True):
+            if pack is None:
+                evaluations.append(_no_pack(holder, now))
+                continue
+            ctx = Context(request, pack, next(facts), resolve_zone(holder.timezone),
+                          request.language or holder.language, request.channel in self._channels)
+            evaluations.append(evaluate(ctx, self._catalog))
+        return evaluations
 
     # -- after the decision: the send and its result ---------------------------------------------------------
 
-    def _send(self, request: SendRequest, evaluation: Evaluation, recorded: _Recorded) -> DeliveryOutcome:
-        decision, point = evaluation.decision, evaluation.facts.point if evaluation.facts else None
-        adapter = self._channels[request.channel]
-        key = f"outbox-{request.outbox_id}" if request.outbox_id is not None else f"message-{recorded.message_id}"
-        address = point.address if point else ""
-        outbound = OutboundText(request.channel, address, decision.text or "", recorded.message_id, key)
-        try:
-            result = adapter.send(outbound)
-        except TransientChannelError as exc:
-            return self._failed(request, evaluation, recorded, "transient", str(exc), retryable=True,
-                                retry_after_s=exc.retry_after_s)
-        except Exception as exc:  # the provider may or may not have the message: never resend blindly
-            log.error("gate.send_unknown", message_id=recorded.message_id, error=type(exc).__name__)
-            return self._settle_review(request, decision, recorded, f"{type(exc).__name__}: {exc}")
-        if result.accepted:
-            return self._sent(request, decision, recorded, result)
+    def _send(self, batch: Sequence[tuple[int, SendRequest, Evaluation, Recorded]]
+              ) -> list[tuple[int, DeliveryOutcome]]:
+        by_channel: dict[Channel, list[tuple[int, SendRequest, Evaluation, Recorded]]] = {}
+        for item in batch:
+            by_channel.setdefault(item[1].channel, []).append(item)
+        settled: list[tuple[int, DeliveryOutcome]] = []
+        sent: list[tuple[int, SendRequest, Evaluation, Recorded, SendResult]] = []
+        for channel, items in by_channel.items():
+            outbound = [_outbound(request, evaluation, rec) for _, request, evaluation, rec in items]
+            for (index, request, evaluation, rec), result in zip(items, _transmit(self._channels[channel], outbound),
+                                                                 strict=True):
+                if isinstance(result, SendResult) and result.accepted:
+                    sent.append((index, request, evaluation, rec, result))
+                else:
+                    settled.append((index, self._not_sent(request, evaluation, rec, result)))
+        if sent:
+            at = self._clock.now()
+            with transaction(self._sessions) as session:
+                record_sent(session, self._audit, [(rec, result) for *_, rec, result in sent], at)
+            for index, request, evaluation, rec, result in sent:
+                self._count(request, "sent", ())
+                settled.append((index, DeliveryOutcome(evaluation.decision, rec.message_id, rec.decision_id, "sent",
+                                                       provider_message_id=result.provider_message_id)))
+        return settled
+
+    def _not_sent(self, request: SendRequest, evaluation: Evaluation, recorded: Recorded,
+                  result: SendResult | BaseException) -> DeliveryOutcome:
+        if isinstance(result, TransientChannelError):
+            return self._failed(request, evaluation, recorded, "transient", str(result), retryable=True,
+                                retry_after_s=result.retry_after_s)
+        if isinstance(result, BaseException):  # the provider may or may not have the message: never resend blindly
+            log.error("gate.send_unknown", message_id=recorded.message_id, error=type(result).__name__)
+            return self._settle_review(request, evaluation.decision, recorded, f"{type(result).__name__}: {result}")
         return self._failed(request, evaluation, recorded, result.error_code or "refused", result.error_detail or "",
                             retryable=not result.permanent)
 
-    def _sent(self, request: SendRequest, decision: Decision, recorded: _Recorded, result: SendResult) -> DeliveryOutcome:
-        at = self._clock.now()
-        with transaction(self._sessions) as session:
-            session.execute(update(Message).where(Message.id == recorded.message_id).values(
-                status=MessageStatus.SENT.value, provider_message_id=result.provider_message_id, sent_at=at))
-            self._audit.append(session, "gate", "message.sent", "message", recorded.message_id,
-                               {"provider_message_id": result.provider_message_id}, at=at)
-        self._count(request, "sent", ())
-        return DeliveryOutcome(decision, recorded.message_id, recorded.decision_id, "sent",
-                               provider_message_id=result.provider_message_id)
-
-    def _failed(self, request: SendRequest, evaluation: Evaluation, recorded: _Recorded, code: str, detail: str, *,
+    def _failed(self, request: SendRequest, evaluation: Evaluation, recorded: Recorded, code: str, detail: str, *,
                 retryable: bool, retry_after_s: float | None = None) -> DeliveryOutcome:
         at, decision = self._clock.now(), evaluation.decision
         point = evaluation.facts.point if evaluation.facts else None
@@ -248,7 +210,7 @@ class ComplianceGate:
         return DeliveryOutcome(decision, recorded.message_id, recorded.decision_id, "failed", error=f"{code}: {detail}",
                                retryable=retryable, retry_after_s=retry_after_s)
 
-    def _settle_review(self, request: SendRequest, decision: Decision, recorded: _Recorded, error: str) -> DeliveryOutcome:
+    def _settle_review(self, request: SendRequest, decision: Decision, recorded: Recorded, error: str) -> DeliveryOutcome:
         at = self._clock.now()
         with transaction(self._sessions) as session:
             session.execute(update(Message).where(Message.id == recorded.message_id).values(
@@ -269,8 +231,26 @@ class ComplianceGate:
             self._metrics.record_delivery(request.channel.value, request.purpose.value, status, reasons)
 
 
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def _outbound(request: SendRequest, evaluation: Evaluation, recorded: Recorded) -> OutboundText:
+    point = evaluation.facts.point if evaluation.facts else None
+    key = f"outbox-{request.outbox_id}" if request.outbox_id is not None else f"message-{recorded.message_id}"
+    return OutboundText(request.channel, point.address if point else "", evaluation.decision.text or "",
+                        recorded.message_id, key)
+
+
+def _transmit(adapter: ChannelAdapter, outbound: Sequence[OutboundText]) -> list[SendResult | BaseException]:
+    """THE call to a channel: many messages at once where the adapter can (its own concurrency), else in turn.
+    One result per message: a SendResult, or the exception its send raised."""
+    send_many = getattr(adapter, "send_many", None)
+    if send_many is not None:
+        return list(send_many(outbound))
+    results: list[SendResult | BaseException] = []
+    for message in outbound:
+        try:
+            results.append(adapter.send(message))
+        except Exception as exc:
+            results.append(exc)
+    return results
 
 
 def _no_pack(holder: HolderFacts, now: datetime) -> Evaluation:

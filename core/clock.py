@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -31,6 +33,22 @@ class FixedClock:
 
     def advance(self, delta: timedelta) -> None:
         self._at += delta
+
+
+class RunningClock:
+    """A clock that starts at a given instant and then runs at the speed of real time.
+
+    What a long-running process started with `--now` uses (`accord dispatch --now ...`): waits measured in real
+    seconds (a provider's rate limit, a retry's backoff) still come due, which they never would on a frozen clock.
+    """
+
+    def __init__(self, start: datetime, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._start = ensure_utc(start)
+        self._monotonic = monotonic
+        self._origin = monotonic()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=self._monotonic() - self._origin)
 
 
 def ensure_utc(value: datetime) -> datetime:

@@ -6,11 +6,17 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 
+from babel import Locale
 from babel.numbers import format_currency, get_currency_precision, is_currency
 
 
 class MoneyError(ValueError):
     pass
+
+
+@cache  # babel resolves a locale name by scanning every locale it knows, on every call that is given a name
+def babel_locale(name: str) -> Locale:
+    return Locale.parse(name)
 
 
 @cache  # babel scans its whole currency list on every call; an import asks once per row
@@ -62,8 +68,7 @@ class Money:
         return Money(int((Decimal(self.minor) * factor).to_integral_value(ROUND_HALF_UP)), self.currency)
 
     def format(self, language: str) -> str:
-        locale = "zh_CN" if language == "zh" else "en_US"
-        return format_currency(self.amount, self.currency, locale=locale)
+        return format_currency(self.amount, self.currency, locale=babel_locale("zh_CN" if language == "zh" else "en_US"))
 
     def _same(self, other: Money) -> None:
         if other.currency != self.currency:

@@ -26,7 +26,7 @@ from core.enums import Channel, MessagePurpose, OutboxStatus
 from scheduler.claim import ClaimedRow, claim, release, wake_deferred
 from scheduler.config import SchedulerConfig
 from scheduler.rate_limits import RateLimiter
-from scheduler.reconcile import Reconciler
+from scheduler.reconcile import Finish, Reconciler
 from scheduler.runtime import scheduler_config
 from scheduler.staleness import stale_rows
 
@@ -111,61 +111,87 @@ class Dispatcher:
         if not rows:
             return report
         stale = stale_rows(self.container, rows)
+        batch = _Batch(self, report)
         for row in rows:
             try:
                 if row.id in stale:
-                    self.reconciler.finish(row.id, self.worker_id, OutboxStatus.CANCELLED, stale[row.id])
+                    batch.finishes.append(Finish(row.id, OutboxStatus.CANCELLED, stale[row.id], row.attempts, None))
                     report.outcomes["cancelled"] += 1
                     continue
-                report.outcomes[self._dispatch(row)] += 1
+                # One gate batch holds one message per cardholder: a second must see the first's decision.
+                if any(queued.cardholder_id == row.cardholder_id for queued in batch.rows):
+                    batch.flush()
+                if self._take_tokens(row, before_wait=batch.flush):
+                    batch.rows.append(row)
+                else:
+                    report.outcomes["rate_limited"] += 1
             except Exception:  # one row's trouble never stops the batch; the reconciler sees the row later
                 log.exception("dispatch: outbox row %s failed", row.id)
                 report.outcomes["error"] += 1
+        batch.flush()
         return report
 
-    # -- one row -----------------------------------------------------------------------------------------------
+    # -- rows through the gate ---------------------------------------------------------------------------------
 
-    def _dispatch(self, row: ClaimedRow) -> str:
+    def _take_tokens(self, row: ClaimedRow, before_wait: Callable[[], None]) -> bool:
+        """Wait for the provider's rate limits. False: the row was handed back for later (its recipient must wait
+        long); other rows in the batch go on meanwhile. `before_wait` sends what is already cleared, so rows
+        leave at the pace the tokens allow rather than in a burst after the last wait."""
         provider = self._provider(row.channel)
         recipient = str(row.contact_point_id) if row.contact_point_id else f"{row.cardholder_id}:{row.channel}"
-        waited = 0.0
-        while (wait := self.limiter.take(provider, recipient)) > 0:
-            if waited + wait > MAX_INLINE_WAIT_S:
-                now = self.container.clock.now()
-                release(self.container.engine, row.id, self.worker_id, now + timedelta(seconds=wait), now)
-                return "rate_limited"
+        wait = self.limiter.recipient_wait(provider, recipient)
+        if wait > MAX_INLINE_WAIT_S:
+            now = self.container.clock.now()
+            release(self.container.engine, row.id, self.worker_id, now + timedelta(seconds=wait), now)
+            return False
+        if wait > 0:
+            before_wait()
             self._sleep(wait)
-            waited += wait
-        attempts = row.attempts + 1
-        try:
-            outcome = self.gate.deliver(_request(row))
-        except Exception:
-            log.exception("dispatch: the gate raised on outbox row %s", row.id)
-            return self.reconciler.after_gate_error(row.id, self.worker_id, attempts, self._retry_at(attempts, None))
-        return self._record(row, outcome, attempts)
+        # The sender's limit binds every row of this sender alike, so waiting here holds back nothing that could
+        # go instead; handing the row back would only make it lose its place.
+        while (wait := self.limiter.take_sender(provider)) > 0:
+            before_wait()
+            self._sleep(wait)
+        self.limiter.take_recipient(provider, recipient)
+        return True
 
-    def _record(self, row: ClaimedRow, outcome: DeliveryOutcome, attempts: int) -> str:
+    def _deliver(self, rows: list[ClaimedRow], report: DispatchReport) -> list[Finish]:
+        requests = [_request(row) for row in rows]
+        try:
+            outcomes: list[DeliveryOutcome | Exception] = list(self.gate.deliver_many(requests))
+        except Exception as exc:  # the whole batch failed to be decided (e.g. the database went away)
+            log.exception("dispatch: the gate raised on a batch of %d rows", len(rows))
+            outcomes = [exc] * len(rows)
+        finishes = []
+        for row, outcome in zip(rows, outcomes, strict=True):
+            attempts = row.attempts + 1
+            if isinstance(outcome, Exception):
+                log.error("dispatch: the gate could not decide outbox row %s: %s", row.id, outcome)
+                report.outcomes[self.reconciler.after_gate_error(
+                    row.id, self.worker_id, attempts, self._retry_at(attempts, None))] += 1
+                continue
+            label, finish = self._finish_for(row, outcome, attempts)
+            report.outcomes[label] += 1
+            finishes.append(finish)
+        return finishes
+
+    def _finish_for(self, row: ClaimedRow, outcome: DeliveryOutcome, attempts: int) -> tuple[str, Finish]:
         now = self.container.clock.now()
-        status = outcome.status
-        values: dict[str, Any] = {"attempts": attempts, "message_id": outcome.message_id}
+        status, message_id = outcome.status, outcome.message_id
         if status == "sent":
-            self.reconciler.finish(row.id, self.worker_id, OutboxStatus.SENT, None, values, touch=True)
-        elif status == "deferred":
+            return "sent", Finish(row.id, OutboxStatus.SENT, None, attempts, message_id, touch=True)
+        if status == "deferred":
             until = outcome.decision.defer_until or now + timedelta(seconds=DEFAULT_DEFER_S)
-            values["not_before"] = until
-            self.reconciler.finish(row.id, self.worker_id, OutboxStatus.DEFERRED, _reasons(outcome), values)
-        elif status == "blocked":
-            self.reconciler.finish(row.id, self.worker_id, OutboxStatus.BLOCKED, _reasons(outcome), values)
-        elif status == "failed" and outcome.retryable and attempts < self.config.dispatch.max_attempts:
-            values["not_before"] = self._retry_at(attempts, _retry_after(outcome))
-            self.reconciler.finish(row.id, self.worker_id, OutboxStatus.QUEUED, outcome.error, values)
-            return "retry"
-        elif status == "failed":
-            self.reconciler.finish(row.id, self.worker_id, OutboxStatus.FAILED, outcome.error, values)
-        else:  # "review", or anything the contract does not name: a person looks, nothing is resent
-            self.reconciler.finish(row.id, self.worker_id, OutboxStatus.REVIEW, outcome.error or status, values)
-            return "review"
-        return status
+            return "deferred", Finish(row.id, OutboxStatus.DEFERRED, _reasons(outcome), attempts, message_id, until)
+        if status == "blocked":
+            return "blocked", Finish(row.id, OutboxStatus.BLOCKED, _reasons(outcome), attempts, message_id)
+        if status == "failed" and outcome.retryable and attempts < self.config.dispatch.max_attempts:
+            retry_at = self._retry_at(attempts, _retry_after(outcome))
+            return "retry", Finish(row.id, OutboxStatus.QUEUED, outcome.error, attempts, message_id, retry_at)
+        if status == "failed":
+            return "failed", Finish(row.id, OutboxStatus.FAILED, outcome.error, attempts, message_id)
+        # "review", or anything the contract does not name: a person looks, nothing is resent
+        return "review", Finish(row.id, OutboxStatus.REVIEW, outcome.error or status, attempts, message_id)
 
     def _retry_at(self, attempts: int, retry_after_s: float | None) -> datetime:
         delay = self.config.dispatch.backoff.policy().delay(attempts, self._random(), retry_after_s)
@@ -179,6 +205,21 @@ class Dispatcher:
         if _due(self._last_wake, now, self.config.dispatch.wake_deferred_every_s):
             wake_deferred(self.container.engine, now)
             self._last_wake = now
+
+
+class _Batch:
+    """Rows cleared to go, sent to the gate together; their outbox rows are then finished together."""
+
+    def __init__(self, dispatcher: Dispatcher, report: DispatchReport) -> None:
+        self.dispatcher, self.report = dispatcher, report
+        self.rows: list[ClaimedRow] = []
+        self.finishes: list[Finish] = []
+
+    def flush(self) -> None:
+        rows, self.rows = self.rows, []
+        finishes = self.dispatcher._deliver(rows, self.report) if rows else []
+        finishes, self.finishes = [*self.finishes, *finishes], []
+        self.dispatcher.reconciler.finish_many(self.dispatcher.worker_id, finishes)
 
 
 def _due(last: datetime | None, now: datetime, every_s: float) -> bool:

@@ -91,15 +91,22 @@ class RateLimiter:
         wait = self.recipient_wait(provider, recipient)
         if wait > 0:
             return wait
+        wait = self.take_sender(provider)
+        if wait > 0:
+            return wait
+        self.take_recipient(provider, recipient)
+        return 0.0
+
+    def take_sender(self, provider: str) -> float:
+        """Take a token from the sender's shared bucket: 0.0 when taken, else seconds to wait."""
         sender = self._sender(provider)
-        if sender is not None:
-            wait = sender.try_take()
-            if wait > 0:
-                return wait
+        return sender.try_take() if sender is not None else 0.0
+
+    def take_recipient(self, provider: str, recipient: str) -> None:
+        """Count a message to this recipient (call once recipient_wait said 0.0 and the sender token is taken)."""
         limits = self.config.limits_for(provider)
         if limits.per_recipient_per_s is not None:
             self._recipient_bucket(provider, recipient, limits).take(self._clock())
-        return 0.0
 
     def _sender(self, provider: str) -> SharedBucket | None:
         if provider not in self._senders:

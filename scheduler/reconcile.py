@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, select, text, update
+from sqlalchemy import Connection, Table, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from accord.bootstrap import Container
@@ -70,6 +72,37 @@ class Reconciler:
         if row is None:
             log.warning("outbox row %s was taken over before worker %s finished it", row_id, worker_id)
         return row is not None
+
+    def finish_many(self, worker_id: str, finishes: Sequence[Finish]) -> int:
+        """`finish` for a batch, in one transaction; returns how many rows were still ours (the others were taken
+        over after our lease ran out and are left as the reconciler set them)."""
+        if not finishes:
+            return 0
+        now = self.container.clock.now()
+        outbox = cast(Table, OutboxItem.__table__)
+        with self.container.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SET LOCAL synchronous_commit = off"))  # see finish()
+            # First a write that names the rows still ours: it locks them (PostgreSQL) or takes the write lock
+            # (SQLite) before anything is read, so nothing can take them over half way.
+            owned = {row.id: row for row in conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_([f.row_id for f in finishes]), outbox.c.status == OutboxStatus.SENDING.value,
+                       outbox.c.claimed_by == worker_id[:64])
+                .values(updated_at=now)
+                .returning(outbox.c.id, outbox.c.purpose, outbox.c.account_id))}
+            mine = [f for f in finishes if f.row_id in owned]
+            if mine:
+                conn.execute(_FINISH, [f.params() for f in mine])
+            touched = [{"account": owned[f.row_id].account_id, "now": now} for f in mine
+                       if f.touch and owned[f.row_id].purpose == MessagePurpose.REMINDER.value
+                       and owned[f.row_id].account_id is not None]
+            if touched:
+                conn.execute(_TOUCH, touched)
+        if len(mine) < len(finishes):
+            log.warning("%d outbox rows were taken over before worker %s finished them", len(finishes) - len(mine),
+                        worker_id)
+        return len(mine)
 
     def after_gate_error(self, row_id: int, worker_id: str, attempts: int, retry_at: datetime) -> str:
         """The gate raised: reconcile at once from what it recorded, rather than waiting for the lease."""
@@ -177,6 +210,33 @@ def _count_touch(session: Session, row_id: int, now: datetime) -> None:
         select(OutboxItem.purpose, OutboxItem.account_id).where(OutboxItem.id == row_id)
     ).one()
     _touch_account(session, purpose, account_id, now)
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """How a dispatcher leaves one row it holds: its new status and what it learnt."""
+
+    row_id: int
+    status: OutboxStatus
+    error: str | None
+    attempts: int
+    message_id: int | None
+    not_before: datetime | None = None
+    touch: bool = False  # a reminder went out: count it on the account's cadence
+
+    def params(self) -> dict[str, Any]:
+        return {"row": self.row_id, "status": self.status.value, "error": self.error, "attempts": self.attempts,
+                "message": self.message_id, "not_before": self.not_before}
+
+
+_OUTBOX = cast(Table, OutboxItem.__table__)
+_FINISH = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row")).values(
+    status=bindparam("status"), last_error=bindparam("error"), attempts=bindparam("attempts"),
+    message_id=func.coalesce(bindparam("message", type_=_OUTBOX.c.message_id.type), _OUTBOX.c.message_id),
+    not_before=func.coalesce(bindparam("not_before", type_=_OUTBOX.c.not_before.type), _OUTBOX.c.not_before))
+_ACCOUNTS = cast(Table, Account.__table__)
+_TOUCH = update(_ACCOUNTS).where(_ACCOUNTS.c.id == bindparam("account")).values(
+    last_reminder_at=bindparam("now"), touches_in_stage=_ACCOUNTS.c.touches_in_stage + 1)
 
 
 def _touch_account(bind: Session | Connection, purpose: str, account_id: int | None, now: datetime) -> None:

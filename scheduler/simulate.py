@@ -85,10 +85,12 @@ class RecordingGate:
     def __init__(self, gate: Any, tally: Tally) -> None:
         self.gate, self.tally = gate, tally
 
-    def deliver(self, request: SendRequest) -> DeliveryOutcome:
-        outcome: DeliveryOutcome = self.gate.deliver(request)
-        self.tally.record(request, outcome)
-        return outcome
+    def deliver_many(self, requests: list[SendRequest]) -> list[DeliveryOutcome | Exception]:
+        outcomes: list[DeliveryOutcome | Exception] = self.gate.deliver_many(requests)
+        for request, outcome in zip(requests, outcomes, strict=True):
+            if not isinstance(outcome, Exception):
+                self.tally.record(request, outcome)
+        return outcomes
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.gate, name)

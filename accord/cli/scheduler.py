@@ -48,13 +48,14 @@ def _announce(sched: Any) -> None:
 def dispatch(
     worker_id: str | None = typer.Option(None, "--worker-id", help="name in claimed_by (default host:pid)"),
     once: bool = typer.Option(False, "--once", help="drain what is due now, then exit"),
-    now: str | None = typer.Option(None, "--now", help=NOW_HELP),
+    now: str | None = typer.Option(None, "--now", help=NOW_HELP + " (without --once the clock runs on from there)"),
     metrics_port: int | None = typer.Option(None, "--metrics-port", help=METRICS_HELP),
 ) -> None:
     """Run an outbox dispatcher. Start as many as you like, on as many machines: each row goes to exactly one."""
     from scheduler.dispatcher import Dispatcher
 
-    with app_container(now) as container:
+    # A worker loop on a frozen clock would never reach a row handed back for a few seconds (a rate limit, a retry).
+    with app_container(now, running_clock=not once) as container:
         _serve_metrics(container, metrics_port)
         dispatcher = Dispatcher(container, worker_id)
         if once:

@@ -42,6 +42,15 @@ class ScriptedGate:
     def answer(self, *answers: Answer) -> None:
         self.script.extend(answers)
 
+    def deliver_many(self, requests: list[SendRequest]) -> list[DeliveryOutcome | Exception]:
+        outcomes: list[DeliveryOutcome | Exception] = []
+        for request in requests:
+            try:
+                outcomes.append(self.deliver(request))
+            except Exception as exc:  # the real gate reports a request it cannot decide in place, too
+                outcomes.append(exc)
+        return outcomes
+
     def deliver(self, request: SendRequest) -> DeliveryOutcome:
         self.requests.append(request)
         answer = self.script.popleft() if self.script else self.default

@@ -24,9 +24,6 @@ from tests.reminder_builders import bulk_sms_portfolio
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.slow,
-    # Known defect, tracked with the open reminder-engine work: a row handed back by a per-recipient rate limit gets a
-    # future not_before that a dispatcher pinned with --now never reaches, so the drain can stall until the deadline.
-    pytest.mark.skip(reason="pinned --now dispatchers can stall on rate-limited rows; fix pending in the dispatcher"),
 ]
 HOLDERS, ROWS_EACH, CAP = 2_500, 4, 3  # CN: at most 3 contacts in any 24 hours
 SENDER_PER_S, SENDER_BURST = 400, 40

@@ -200,6 +200,27 @@ def test_a_recipient_limit_hands_the_second_message_back(container: Container) -
     assert held.not_before == container.clock.now() + timedelta(seconds=10)
 
 
+def test_a_sender_limit_waits_in_place_and_never_hands_rows_back(container: Container) -> None:
+    # 1 message/s with no burst: every row after the first waits about a second, far beyond the inline limit over
+    # the batch, yet none is handed back (a worker on a frozen --now clock would never see it come due again).
+    _limited(container, ProviderLimits(per_sender_per_s=1, sender_burst=1))
+    ids = _queue(container, 4, contact_point_id=None)
+    wall = [1_800_000_000.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        wall[0] += seconds
+
+    limiter = RateLimiter(container.engine, scheduler_config(container), wall=lambda: wall[0])
+    dispatcher = Dispatcher(container, "w1", gate=_gate(container), sleep=sleep, unit_random=lambda: 0.5,
+                            limiter=limiter)
+    report = dispatcher.run_batch()
+    assert report.outcomes == {"sent": 4}
+    assert sum(slept) == pytest.approx(3.0, abs=0.05)
+    assert {_row(container, row_id).status for row_id in ids} == {"sent"}
+
+
 def test_a_sender_limit_is_shared_by_every_dispatcher(container: Container) -> None:
     _limited(container, ProviderLimits(per_sender_per_s=5, sender_burst=5))
     config = scheduler_config(container)

@@ -1,9 +1,10 @@
-"""One door out: nothing but the compliance gate calls a channel adapter's `send`.
+"""One door out: nothing but the compliance gate calls a channel adapter's `send` (or `send_many`).
 
 The test reads every module of Accord (all packages, tests excluded) and fails when
-  - any `.send` attribute is used (called, or taken as a value to call later) outside compliance/gate*.py and
-    the adapters' own internals in bot/channels/, unless the receiver is a module (a plain function named send),
-  - `getattr(..., "send")` appears anywhere outside those places,
+  - any `.send` or `.send_many` attribute is used (called, or taken as a value to call later) outside
+    compliance/gate*.py and the adapters' own internals in bot/channels/, unless the receiver is a module (a
+    plain function named send),
+  - `getattr(..., "send")` or `getattr(..., "send_many")` appears anywhere outside those places,
   - a module other than the bootstrap, the channel registry or the gate imports a channel adapter class.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 SKIP_DIRS = {".venv", ".venv-rasa", "tests", "var", ".git", "node_modules", "migrations", "__pycache__", "build"}
 ALLOWED_SEND = ("compliance/gate", "bot/channels/")
+SENDING = {"send", "send_many"}
 ALLOWED_ADAPTER_IMPORTERS = (
     "accord/bootstrap.py",
     "bot/channels/",
@@ -72,14 +74,15 @@ def test_only_the_gate_calls_send() -> None:
         tree = ast.parse(path.read_text("utf-8"), filename=rel)
         modules = _module_aliases(tree)
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and node.attr == "send":
+            if isinstance(node, ast.Attribute) and node.attr in SENDING:
                 receiver = node.value
                 if isinstance(receiver, ast.Name) and receiver.id in modules:
                     continue  # a module's own function named `send`, not an adapter method
-                offenders.append(f"{rel}:{node.lineno}: .send on {ast.unparse(receiver)}")
+                offenders.append(f"{rel}:{node.lineno}: .{node.attr} on {ast.unparse(receiver)}")
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr"
-                    and len(node.args) > 1 and isinstance(node.args[1], ast.Constant) and node.args[1].value == "send"):
-                offenders.append(f"{rel}:{node.lineno}: getattr(..., 'send')")
+                    and len(node.args) > 1 and isinstance(node.args[1], ast.Constant)
+                    and node.args[1].value in SENDING):
+                offenders.append(f"{rel}:{node.lineno}: getattr(..., {node.args[1].value!r})")
     assert offenders == [], "only compliance/gate*.py may call a channel adapter's send:\n" + "\n".join(offenders)
 
 
@@ -98,11 +101,20 @@ def test_only_the_bootstrap_and_the_gate_import_adapter_classes() -> None:
     assert offenders == [], "channel adapters are wired by the bootstrap and used by the gate only:\n" + "\n".join(offenders)
 
 
-def test_the_gate_sends_in_exactly_one_place() -> None:
+def test_the_gate_sends_in_exactly_one_function() -> None:
     gate_files = sorted((ROOT / "compliance").glob("gate*.py"))
-    calls = [f"{_rel(p)}:{n.lineno}" for p in gate_files for n in ast.walk(ast.parse(p.read_text("utf-8")))
-             if isinstance(n, ast.Attribute) and n.attr == "send"]
-    assert len(calls) == 1, calls
+    senders = set()
+    for path in gate_files:
+        for func in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not isinstance(func, ast.FunctionDef):
+                continue
+            for n in ast.walk(func):
+                attribute = isinstance(n, ast.Attribute) and n.attr in SENDING
+                by_name = (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "getattr"
+                           and len(n.args) > 1 and isinstance(n.args[1], ast.Constant) and n.args[1].value in SENDING)
+                if attribute or by_name:
+                    senders.add(f"{_rel(path)}:{func.name}")
+    assert senders == {"compliance/gate.py:_transmit"}, senders
 
 
 def test_the_scan_sees_a_violation() -> None:

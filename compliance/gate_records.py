@@ -1,0 +1,153 @@
+"""What the compliance gate writes, for a whole batch of decisions at once.
+
+Locking: every decision for a cardholder serialises on their `contact_ledger` row. A batch locks its
+cardholders' rows in id order (so two batches can never deadlock) in the same transaction that writes the
+decisions, the messages and their audit events. Writes are executemany statements: a batch of a hundred
+decisions costs about as many round trips to the database as one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from compliance.audit import AuditLog, Entry
+from compliance.contract import SendRequest
+from compliance.decide import Evaluation
+from compliance.facts import LedgerFacts, ledger_facts
+from core.enums import DecisionOutcome, Direction, MessageStatus
+from core.ports import SendResult
+from storage.tables import ComplianceDecision, ContactLedger, Message, OutboxItem
+
+_LEDGER = cast(Table, ContactLedger.__table__)
+_DECISIONS = cast(Table, ComplianceDecision.__table__)
+_MESSAGES = cast(Table, Message.__table__)
+_OUTBOX = cast(Table, OutboxItem.__table__)
+
+_HOLDERS = _LEDGER.c.cardholder_id.in_(bindparam("ids", expanding=True))
+_LEDGER_COLUMNS = (_LEDGER.c.cardholder_id, _LEDGER.c.contacts_total, _LEDGER.c.last_contact_at,
+                   _LEDGER.c.first_disclosure_at)
+_LOCK_PG = select(*_LEDGER_COLUMNS).where(_HOLDERS).order_by(_LEDGER.c.cardholder_id).with_for_update()
+# SQLite has no row locks: a write first makes this transaction take the database write lock before it reads.
+_LOCK_SQLITE = update(_LEDGER).where(_HOLDERS).values(contacts_total=_LEDGER.c.contacts_total).returning(
+    *_LEDGER_COLUMNS)
+_THIS_LEDGER = _LEDGER.c.cardholder_id == bindparam("holder")
+_COUNT_CONTACT = update(_LEDGER).where(_THIS_LEDGER).values(last_contact_at=bindparam("at"),
+                                                            contacts_total=_LEDGER.c.contacts_total + 1)
+_COUNT_FIRST_CONTACT = _COUNT_CONTACT.values(first_disclosure_at=bindparam("at"))
+_INSERT_DECISIONS = insert(_DECISIONS).returning(_DECISIONS.c.id, sort_by_parameter_order=True)
+_INSERT_MESSAGES = insert(_MESSAGES).returning(_MESSAGES.c.id, sort_by_parameter_order=True)
+_LINK_OUTBOX = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("outbox")).values(message_id=bindparam("message"))
+_MARK_SENT = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("message")).values(
+    status=MessageStatus.SENT.value, provider_message_id=bindparam("provider_id"), sent_at=bindparam("at"))
+
+STATUS_OF = {DecisionOutcome.ALLOW: MessageStatus.SENDING, DecisionOutcome.DEFER: MessageStatus.DEFERRED,
+             DecisionOutcome.BLOCK: MessageStatus.BLOCKED}
+
+
+@dataclass(frozen=True)
+class Recorded:
+    message_id: int
+    decision_id: int
+
+
+def lock_ledgers(session: Session, cardholder_ids: Sequence[int]) -> dict[int, LedgerFacts | None]:
+    """Lock the ledger rows of these (known) cardholders, creating the missing ones first."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    lock = _LOCK_PG if postgres else _LOCK_SQLITE
+    ids = sorted(set(cardholder_ids))
+    found = {row[0]: ledger_facts(row[1:]) for row in session.execute(lock, {"ids": ids})}
+    missing = [holder for holder in ids if holder not in found]
+    if missing:
+        make = postgresql.insert if postgres else sqlite.insert
+        session.execute(make(_LEDGER).values([{"cardholder_id": h, "contacts_total": 0} for h in missing])
+                        .on_conflict_do_nothing(index_elements=["cardholder_id"]))
+        found.update({row[0]: ledger_facts(row[1:]) for row in session.execute(lock, {"ids": missing})})
+    return found
+
+
+def record_decisions(session: Session, audit: AuditLog, requests: Sequence[SendRequest],
+                     evaluations: Sequence[Evaluation], now: datetime) -> list[Recorded]:
+    """Write each decision, its message row (sending / deferred / blocked), the outbox link, the ledger count and
+    the audit events, all in the caller's transaction."""
+    decision_ids = list(session.scalars(_INSERT_DECISIONS, [_decision_row(e, now) for e in evaluations]))
+    messages = [_message_row(r, e, d, now) for r, e, d in zip(requests, evaluations, decision_ids, strict=True)]
+    message_ids = list(session.scalars(_INSERT_MESSAGES, messages))
+    # The outbox row learns its message in this same transaction: a dispatcher that dies after the commit leaves a
+    # row the reconciler settles exactly (provider lookup or review), never a blind resend.
+    links = [{"outbox": r.outbox_id, "message": m} for r, m in zip(requests, message_ids, strict=True)
+             if r.outbox_id is not None]
+    if links:
+        session.execute(_LINK_OUTBOX, links)
+    counted = [(r, e) for r, e in zip(requests, evaluations, strict=True) if e.decision.allowed]
+    for statement, first in ((_COUNT_CONTACT, False), (_COUNT_FIRST_CONTACT, True)):
+        params = [{"holder": r.cardholder_id, "at": now} for r, e in counted if e.first_disclosure is first]
+        if params:
+            session.execute(statement, params)
+    # Last before commit: the audit head stays locked for as short a time as possible.
+    audit.append_many(session, [
+        Entry(r.author, "compliance.decision", "message", m, _audit_payload(r, e, d, row["text"]))
+        for r, e, d, m, row in zip(requests, evaluations, decision_ids, message_ids, messages, strict=True)
+    ], at=now)
+    return [Recorded(m, d) for m, d in zip(message_ids, decision_ids, strict=True)]
+
+
+def record_sent(session: Session, audit: AuditLog, sent: Sequence[tuple[Recorded, SendResult]],
+                at: datetime) -> None:
+    """The provider accepted these: mark them sent with its ids, in one transaction."""
+    session.execute(_MARK_SENT, [{"message": rec.message_id, "provider_id": result.provider_message_id, "at": at}
+                                 for rec, result in sent])
+    audit.append_many(session, [Entry("gate", "message.sent", "message", rec.message_id,
+                                      {"provider_message_id": result.provider_message_id})
+                                for rec, result in sent], at=at)
+
+
+def _decision_row(evaluation: Evaluation, now: datetime) -> dict[str, Any]:
+    decision = evaluation.decision
+    return dict(
+        outcome=decision.outcome.value, rule=decision.rule, reasons=list(decision.reasons),
+        checks=[{"rule": c.rule, "passed": c.passed, "detail": c.detail, "reason": c.reason} for c in decision.checks],
+        policy_pack=decision.policy_pack, policy_version=decision.policy_version, counters=decision.counters,
+        timezone=decision.timezone, local_time=decision.local_time, defer_until=decision.defer_until,
+        decided_at=now,
+    )
+
+
+def _template_id(request: SendRequest, evaluation: Evaluation) -> str | None:
+    if evaluation.template is not None:
+        return evaluation.template.id
+    return None if request.free_text is not None else request.template_id
+
+
+def _message_row(request: SendRequest, evaluation: Evaluation, decision_id: int, now: datetime) -> dict[str, Any]:
+    decision, facts, template = evaluation.decision, evaluation.facts, evaluation.template
+    return dict(
+        cardholder_id=request.cardholder_id,
+        account_id=facts.account.id if facts and facts.account else None,
+        conversation_id=facts.conversation.id if facts and facts.conversation else None,
+        contact_point_id=facts.point.id if facts and facts.point else None,
+        channel=request.channel.value, direction=Direction.OUTBOUND.value,
+        status=STATUS_OF[decision.outcome].value, purpose=request.purpose.value, author=request.author,
+        template_id=_template_id(request, evaluation), template_version=template.version if template else None,
+        language=decision.language, text=decision.text or "", created_at=now, decision_id=decision_id,
+        counts_toward_cap=decision.allowed and evaluation.counted,
+    )
+
+
+def _audit_payload(request: SendRequest, evaluation: Evaluation, decision_id: int, text: str) -> dict[str, Any]:
+    decision, template = evaluation.decision, evaluation.template
+    return {
+        "decision_id": decision_id, "outcome": decision.outcome.value, "rule": decision.rule,
+        "reasons": list(decision.reasons), "policy": f"{decision.policy_pack} {decision.policy_version}",
+        "cardholder_id": request.cardholder_id, "channel": request.channel.value,
+        "purpose": request.purpose.value, "template": _template_id(request, evaluation),
+        "template_version": template.version if template else None, "outbox_id": request.outbox_id,
+        "defer_until": decision.defer_until, "text_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    }
