@@ -6,29 +6,33 @@ Accord's `/webhooks/twilio/status`.
 
 Provider answers are sorted into the three outcomes the dispatcher understands: accepted, a permanent refusal
 (retrying can never help: the recipient unsubscribed, the number is invalid or not a mobile), or a transient
-failure raised as TransientChannelError (timeouts, 5xx, 429) that the dispatcher retries with backoff.
+failure, a TransientChannelError (timeouts, 5xx, 429), that the dispatcher retries with backoff. `send` raises
+it; `send_many` returns it in the message's slot.
+
+All requests go through the SDK's async path on the adapter's own event loop thread (bot.channels.twilio_async):
+`send_many` puts up to `max_in_flight` requests on the wire at once, and `send` is a batch of one, so there is a
+single place where provider answers are mapped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import threading
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+import weakref
+from collections.abc import Mapping, Sequence
 
-import requests
+import aiohttp
 import structlog
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
-from twilio.http.response import Response
 from twilio.rest import Client
 
 from accord.settings import Settings
+from bot.channels.twilio_async import RESPONSE_HEADERS, LoopThread, RoutedAsyncHttpClient
 from core.enums import Channel
 from core.ports import OutboundText, SendResult, TransientChannelError
 
 log = structlog.get_logger("accord.twilio")
-# The SDK logs five INFO lines per request (URL, headers, status); Accord logs its own outcome line instead.
+# The SDK's own request logging is not used; Accord logs its own outcome line instead.
 SDK_LOG = logging.getLogger("accord.twilio.sdk")
 SDK_LOG.setLevel(logging.WARNING)
 
@@ -60,30 +64,6 @@ STATUS_MAP = {
 }
 
 
-class RoutedHttpClient(TwilioHttpClient):
-    """The SDK's own HTTP client, pointed at another API host when one is configured (a loopback fake in
-    tests), and remembering each thread's last response headers so a 429's Retry-After is not lost: the SDK's
-    exception does not carry headers."""
-
-    def __init__(self, api_base: str | None = None, timeout: float | None = 10.0) -> None:
-        super().__init__(timeout=timeout, logger=SDK_LOG)
-        self._base = urlsplit(api_base.rstrip("/")) if api_base else None
-        self._local = threading.local()
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
-        if self._base is not None:
-            parts = urlsplit(url)
-            url = urlunsplit((self._base.scheme, self._base.netloc, self._base.path + parts.path, parts.query, ""))
-        self._local.headers = None
-        response = super().request(method, url, *args, **kwargs)
-        self._local.headers = response.headers
-        return response
-
-    def last_header(self, name: str) -> str | None:
-        headers = getattr(self._local, "headers", None)
-        return headers.get(name) if headers is not None else None
-
-
 class TwilioSms:
     channel = Channel.SMS
     name = "twilio"
@@ -98,41 +78,67 @@ class TwilioSms:
         from_number: str | None = None,
         api_base: str | None = None,
         timeout_s: float = 10.0,
+        max_in_flight: int = 16,
     ) -> None:
         if not (messaging_service_sid or from_number):
             raise ValueError("Twilio needs TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER to send from")
-        self._http = RoutedHttpClient(api_base, timeout=timeout_s)
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
+        self._http = RoutedAsyncHttpClient(api_base, timeout_s=timeout_s, max_in_flight=max_in_flight, logger=SDK_LOG)
         self._client = Client(account_sid, auth_token, http_client=self._http)
         self._sender: dict[str, str] = (
             {"messaging_service_sid": messaging_service_sid} if messaging_service_sid else {"from_": from_number or ""}
         )
         self.status_callback = public_url.rstrip("/") + STATUS_CALLBACK_PATH
+        # Closing waits for requests already on the wire, each bounded by timeout_s.
+        self._runner = LoopThread("twilio-sms-loop", self._http.close, join_timeout_s=timeout_s + 5)
+        # An adapter dropped without close() still stops its thread and closes its session (also at exit).
+        weakref.finalize(self, self._runner.close)
 
     def send(self, message: OutboundText) -> SendResult:
+        result = self.send_many([message])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def send_many(self, messages: Sequence[OutboundText]) -> list[SendResult | Exception]:
+        """Send a batch concurrently; one entry per message, in order: a SendResult (accepted or permanently
+        refused), a TransientChannelError to retry, or another exception when the outcome is unknown. Never raises
+        for one message's problem."""
+        if not messages:
+            return []
+        return self._runner.run(self._send_all(messages))
+
+    async def _send_all(self, messages: Sequence[OutboundText]) -> list[SendResult | Exception]:
+        # gather wraps each send in its own task, so each has its own RESPONSE_HEADERS.
+        return list(await asyncio.gather(*(self._send_one(m) for m in messages)))
+
+    async def _send_one(self, message: OutboundText) -> SendResult | Exception:
         if not message.text.strip():
             return SendResult(None, False, error_code="empty_text", error_detail="empty message", permanent=True)
         try:
-            created = self._client.messages.create(
+            created = await self._client.messages.create_async(
                 to=message.address, body=message.text, status_callback=self.status_callback, **self._sender
             )
         except TwilioRestException as exc:
-            return self._refused(exc)
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            raise TransientChannelError(f"twilio unreachable: {type(exc).__name__}") from exc
+            return self._refused(exc, RESPONSE_HEADERS.get())
+        except (TimeoutError, aiohttp.ClientConnectionError) as exc:  # aiohttp's timeouts are TimeoutErrors
+            return _transient(f"twilio unreachable: {type(exc).__name__}", exc)
         except TwilioException as exc:  # e.g. a body the SDK could not parse: the provider misbehaved
-            raise TransientChannelError(f"twilio error: {type(exc).__name__}") from exc
+            return _transient(f"twilio error: {type(exc).__name__}", exc)
+        except Exception as exc:  # the request may or may not have reached Twilio: the caller flags it for review
+            return exc
         if not created.sid:
-            raise TransientChannelError("twilio accepted the request but returned no message sid")
+            return TransientChannelError("twilio accepted the request but returned no message sid")
         return SendResult(provider_message_id=created.sid, accepted=True)
 
-    def _refused(self, exc: TwilioRestException) -> SendResult:
+    def _refused(self, exc: TwilioRestException, headers: Mapping[str, str] | None) -> SendResult | TransientChannelError:
         code = str(exc.code) if exc.code is not None else str(exc.status)
         if exc.status == 429 or exc.status >= 500 or code == "20429":
-            raise TransientChannelError(
-                f"twilio HTTP {exc.status} (code {code})", retry_after_s=_seconds(self._http.last_header("Retry-After"))
-            ) from exc
+            retry_after = _seconds(headers.get("Retry-After") if headers is not None else None)
+            return _transient(f"twilio HTTP {exc.status} (code {code})", exc, retry_after_s=retry_after)
         if exc.status == 401:  # Accord's credentials, not the message: retry once they are fixed
-            raise TransientChannelError(f"twilio refused the account credentials (code {code})") from exc
+            return _transient(f"twilio refused the account credentials (code {code})", exc)
         detail = ADDRESS_ERRORS.get(code) or f"twilio refused the message: HTTP {exc.status}, code {code}"
         log.warning("twilio.refused", error_code=code, http_status=exc.status)
         return SendResult(provider_message_id=None, accepted=False, error_code=code, error_detail=detail,
@@ -141,14 +147,14 @@ class TwilioSms:
     def lookup(self, provider_message_id: str) -> str | None:
         """Ask Twilio where a message is after a crash; None when it cannot tell (unknown sid, unreachable)."""
         try:
-            fetched = self._client.messages(provider_message_id).fetch()
-        except (TwilioException, requests.RequestException):
+            fetched = self._runner.run(self._client.messages(provider_message_id).fetch_async())
+        except Exception:
             return None
         return STATUS_MAP.get(str(fetched.status))
 
     def close(self) -> None:
-        if self._http.session is not None:
-            self._http.session.close()
+        """Wait for requests in flight, close the HTTP session and stop the loop thread."""
+        self._runner.close()
 
     def __repr__(self) -> str:
         return f"TwilioSms(sender={next(iter(self._sender))})"
@@ -174,3 +180,9 @@ def _seconds(value: str | None) -> float | None:
     except ValueError:
         return None  # an HTTP-date Retry-After: let the dispatcher's own backoff decide
     return seconds if seconds >= 0 else None
+
+
+def _transient(detail: str, cause: BaseException, retry_after_s: float | None = None) -> TransientChannelError:
+    error = TransientChannelError(detail, retry_after_s=retry_after_s)
+    error.__cause__ = cause  # returned, not raised: keep the provider's exception for the log
+    return error

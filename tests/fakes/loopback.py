@@ -46,6 +46,12 @@ class Reply:
         return cls(status, data, {"Content-Type": "application/json", **headers}, delay_s=delay_s)
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog of 5 drops connections when a client opens many at once (a concurrent
+    # batch send); the client then retries the SYN a second later, which looks like a provider timeout.
+    request_queue_size = 128
+
+
 class LoopbackServer:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
@@ -91,7 +97,7 @@ class LoopbackServer:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name=type(self).__name__,
                                         daemon=True)

@@ -1,7 +1,9 @@
 """A small fake of Twilio's REST API: Messages create and fetch, in Twilio's real JSON shapes.
 
 The real `twilio.rest.Client` reaches it through Accord's host-rewriting HTTP client. Faults are queued and
-consumed one per create request: "timeout", "500", "429", or a Twilio error code ("21610", "21211", "21614").
+consumed one per create request: "timeout", "500", "429", or a Twilio error code ("21610", "21211", "21614");
+"429:N" answers 429 with Retry-After N. Concurrent sends arrive in no fixed order, so a fault can instead be
+pinned to a recipient (`fail_recipient`), and `reply_delay_s` holds every accepted reply to show overlap.
 The fake also builds the signed status callbacks Twilio would post back, so tests can deliver them to Accord.
 """
 
@@ -47,12 +49,19 @@ class FakeTwilioApi(LoopbackServer):
         self.messages: dict[str, dict[str, Any]] = {}
         self.faults: deque[str] = deque()
         self.retry_after: str | None = None  # sent with 429 replies when set
+        self.reply_delay_s = 0.0  # hold each accepted create this long
+        self.recipient_faults: dict[str, str] = {}
         self._template = fixture_json("message_resource.json")
         self._mlock = threading.Lock()
 
     # --- test controls -----------------------------------------------------------------------------------------
     def fail_next(self, *faults: str) -> None:
         self.faults.extend(faults)
+
+    def fail_recipient(self, to: str, fault: str) -> None:
+        """Answer the next create to `to` with `fault` (same names as fail_next), whatever the arrival order."""
+        with self._mlock:
+            self.recipient_faults[to] = fault
 
     def created(self) -> list[dict[str, str]]:
         """The form fields of every accepted or refused create request, in order."""
@@ -115,12 +124,16 @@ class FakeTwilioApi(LoopbackServer):
 
     def _create(self, request: Recorded) -> Reply:
         form = request.form()
-        fault = self.faults.popleft() if self.faults else None
+        with self._mlock:
+            fault = self.recipient_faults.pop(form.get("To", ""), None)
+        if fault is None and self.faults:
+            fault = self.faults.popleft()
         if fault == "timeout":
             return Reply.json(201, {}, delay_s=self.timeout_hold_s)
-        if fault == "429":
-            headers = {"Retry-After": self.retry_after} if self.retry_after else {}
-            return Reply.json(429, fixture_json(ERROR_FIXTURES[fault]), **headers)
+        if fault is not None and fault.partition(":")[0] == "429":
+            retry_after = fault.partition(":")[2] or self.retry_after
+            headers = {"Retry-After": retry_after} if retry_after else {}
+            return Reply.json(429, fixture_json(ERROR_FIXTURES["429"]), **headers)
         if fault is not None:
             payload = fixture_json(ERROR_FIXTURES[fault])
             return Reply.json(int(payload["status"]), payload)
@@ -141,7 +154,7 @@ class FakeTwilioApi(LoopbackServer):
         )
         with self._mlock:
             self.messages[sid] = {**message, "status_callback": form.get("StatusCallback")}
-        return Reply.json(201, message)
+        return Reply.json(201, message, delay_s=self.reply_delay_s)
 
 
 def form_body(params: dict[str, str]) -> bytes:
