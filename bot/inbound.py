@@ -204,9 +204,10 @@ class InboundPipeline:
             detail = exc.__class__.__name__ if not isinstance(exc, DialogueUnavailable) else "unavailable"
             log.warning("inbound.dialogue_unavailable", conversation_id=stored.conversation_id, error=detail)
             return self._hand_over(stored, EscalationReason.DIALOGUE_UNAVAILABLE, {"error": detail})
+        # One batch through the gate: the replies are decided in order in one transaction and sent in order.
+        outcomes = self._send_all(stored, [(MessagePurpose.BOT_REPLY, r.template_id, r.params) for r in replies])
         sent: list[DeliveryOutcome] = []
-        for reply in replies:
-            outcome = self._send(stored, MessagePurpose.BOT_REPLY, reply.template_id, reply.params)
+        for outcome in outcomes:
             if outcome is None:
                 return self._hand_over(
                     stored, EscalationReason.FALLBACK, {"error": "reply_failed"}, holding=False,
@@ -262,10 +263,20 @@ class InboundPipeline:
         params: dict[str, Any] | None = None,
     ) -> DeliveryOutcome | None:
         """Hand one reply to the gate. A gate error is logged and reported as None; the inbound row is safe."""
+        return self._send_all(stored, [(purpose, template_id, params)])[0]
+
+    def _send_all(
+        self,
+        stored: inbound_store.Persisted,
+        replies: list[tuple[MessagePurpose, str, dict[str, Any] | None]],
+    ) -> list[DeliveryOutcome | None]:
+        """Hand replies to the gate as one batch; None in place of a reply the gate could not handle."""
         assert stored.cardholder_id is not None
+        if not replies:
+            return []
         with self._sessions() as session:
             account_id = inbound_store.primary_account_id(session, stored.cardholder_id)
-        request = SendRequest(
+        requests = [SendRequest(
             cardholder_id=stored.cardholder_id,
             channel=stored.channel,
             purpose=purpose,
@@ -275,15 +286,23 @@ class InboundPipeline:
             account_id=account_id,
             conversation_id=stored.conversation_id,
             contact_point_id=stored.contact_point_id,
-        )
+        ) for purpose, template_id, params in replies]
         try:
-            return self._gate.deliver(request)
+            outcomes = self._gate.deliver_many(requests)
         except Exception as exc:
-            log.error(
-                "inbound.reply_failed", template_id=template_id, purpose=purpose.value,
-                conversation_id=stored.conversation_id, error=exc.__class__.__name__, exc_info=True,
-            )
-            return None
+            outcomes = [exc] * len(requests)
+        results: list[DeliveryOutcome | None] = []
+        for request, outcome in zip(requests, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                log.error(
+                    "inbound.reply_failed", template_id=request.template_id, purpose=request.purpose.value,
+                    conversation_id=stored.conversation_id, error=outcome.__class__.__name__,
+                    exc_info=outcome,
+                )
+                results.append(None)
+            else:
+                results.append(outcome)
+        return results
 
 
 def _result(

@@ -19,6 +19,8 @@ MAX_PROVIDER_ID_CHARS = 64
 class Gate(Protocol):
     def deliver(self, request: SendRequest) -> DeliveryOutcome: ...
 
+    def deliver_many(self, requests: list[SendRequest]) -> list[DeliveryOutcome | Exception]: ...
+
 
 class InboundRejected(ValueError):
     """The inbound message itself is malformed; the message says which field and why."""

@@ -7,7 +7,7 @@ The checks themselves (compliance/checks.py) are pure functions of these facts, 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -266,3 +266,25 @@ def _count(session: Session, statement: Any, subject_id: int | None, since: date
     if since is None or subject_id is None:
         return 0
     return int(session.scalar(statement, {"id": subject_id, "since": since, "purpose": purpose.value}) or 0)
+
+
+def after_earlier(facts: Facts, earlier: Sequence[tuple[SendRequest, Any]]) -> Facts:
+    """`facts` as the database will show them once the earlier decisions in the same batch for this cardholder
+    are recorded (`earlier`: their requests and evaluations, in order). Only allowed ones change anything: they
+    count toward the caps, the contact ledger and the "only once" messages, exactly as their rows will."""
+    for previous, evaluation in earlier:
+        if not evaluation.decision.allowed:
+            continue
+        point = evaluation.facts.point if evaluation.facts else None
+        changes: dict[str, Any] = {"contacts_total": facts.contacts_total + 1, "last_contact_at": facts.now}
+        if evaluation.counted:
+            changes["counted_sends"] = (*facts.counted_sends, facts.now)
+        if evaluation.first_disclosure:
+            changes["first_disclosure_at"] = facts.now
+        if (previous.purpose is MessagePurpose.OPT_OUT_CONFIRMATION and facts.point is not None
+                and facts.point.opted_out_at is not None and point is not None and point.id == facts.point.id):
+            changes["opt_out_confirmations"] = facts.opt_out_confirmations + 1
+        if previous.purpose is MessagePurpose.CEASE_ACKNOWLEDGEMENT and facts.holder.cease_requested_at is not None:
+            changes["cease_acknowledgements"] = facts.cease_acknowledgements + 1
+        facts = replace(facts, **changes)
+    return facts

@@ -9,8 +9,8 @@
      adapter can).
   3. A second transaction records the results: sent (provider id, time) or failed (error code; a permanent
      refusal about the address marks it opted out or invalid; a transient one is reported retryable).
-A batch holds at most one request per cardholder: a second message to the same person must be decided after the
-first is recorded, so the caller sends it in a later batch.
+Several requests for one cardholder (a bot turn's replies) are decided in order: each sees the ones before it as
+the database will once they are recorded (caps, contact counts, first disclosure), and they are sent in order.
 `evaluate(request)` runs the same checks as a dry run and writes nothing.
 """
 
@@ -35,6 +35,7 @@ from compliance.facts import (
     HolderFacts,
     LedgerFacts,
     UnknownCardholder,
+    after_earlier,
     load_facts_many,
     load_holders,
 )
@@ -51,10 +52,6 @@ from storage.tables import ContactLedger, Message
 
 log = structlog.get_logger("accord.gate")
 _LEDGER = cast(Table, ContactLedger.__table__)
-
-
-class DuplicateCardholder(ValueError):
-    """Two requests for one cardholder in one batch: the second must see the first's decision."""
 
 
 class ComplianceGate:
@@ -101,8 +98,6 @@ class ComplianceGate:
         """Decide, record and send a batch; one outcome per request, in order. A request the gate cannot decide
         at all (an unknown cardholder) gets its exception in place of an outcome; the others go on."""
         holder_ids = [r.cardholder_id for r in requests]
-        if len(set(holder_ids)) != len(holder_ids):
-            raise DuplicateCardholder("a batch holds at most one request per cardholder")
         now = self._clock.now()
         with transaction(self._sessions) as session:
             holders = load_holders(session, holder_ids)
@@ -144,13 +139,17 @@ class ComplianceGate:
                     replies=request.purpose in pack.frequency.replies.purposes))
         facts = iter(load_facts_many(session, queries, now) if queries else [])
         evaluations = []
+        earlier: dict[int, list[tuple[SendRequest, Evaluation]]] = {}
         for request, holder, pack in zip(requests, holders, packs, strict=True):
             if pack is None:
                 evaluations.append(_no_pack(holder, now))
                 continue
-            ctx = Context(request, pack, next(facts), resolve_zone(holder.timezone),
+            seen = after_earlier(next(facts), earlier.get(holder.id, ()))
+            ctx = Context(request, pack, seen, resolve_zone(holder.timezone),
                           request.language or holder.language, request.channel in self._channels)
-            evaluations.append(evaluate(ctx, self._catalog))
+            evaluation = evaluate(ctx, self._catalog)
+            evaluations.append(evaluation)
+            earlier.setdefault(holder.id, []).append((request, evaluation))
         return evaluations
 
     # -- after the decision: the send and its result ---------------------------------------------------------

@@ -118,9 +118,6 @@ class Dispatcher:
                     batch.finishes.append(Finish(row.id, OutboxStatus.CANCELLED, stale[row.id], row.attempts, None))
                     report.outcomes["cancelled"] += 1
                     continue
-                # One gate batch holds one message per cardholder: a second must see the first's decision.
-                if any(queued.cardholder_id == row.cardholder_id for queued in batch.rows):
-                    batch.flush()
                 if self._take_tokens(row, before_wait=batch.flush):
                     batch.rows.append(row)
                 else:

@@ -20,6 +20,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import aiohttp
 import structlog
@@ -110,8 +111,21 @@ class TwilioSms:
         return self._runner.run(self._send_all(messages))
 
     async def _send_all(self, messages: Sequence[OutboundText]) -> list[SendResult | Exception]:
-        # gather wraps each send in its own task, so each has its own RESPONSE_HEADERS.
-        return list(await asyncio.gather(*(self._send_one(m) for m in messages)))
+        # Different recipients go concurrently; one recipient's messages (a bot turn's replies) go one after
+        # another, so they arrive in order. gather gives each recipient its own task, hence its own
+        # RESPONSE_HEADERS.
+        results: list[SendResult | Exception | None] = [None] * len(messages)
+        by_address: dict[str, list[int]] = {}
+        for index, message in enumerate(messages):
+            by_address.setdefault(message.address, []).append(index)
+
+        async def in_order(indexes: list[int]) -> None:
+            for index in indexes:
+                results[index] = await self._send_one(messages[index])
+
+        await asyncio.gather(*(in_order(indexes) for indexes in by_address.values()))
+        assert all(result is not None for result in results)
+        return cast(list[SendResult | Exception], results)
 
     async def _send_one(self, message: OutboundText) -> SendResult | Exception:
         if not message.text.strip():
