@@ -43,10 +43,10 @@ class TimingGate:
     def __init__(self, gate: Any) -> None:
         self.gate, self.seconds = gate, 0.0
 
-    def deliver_many(self, requests: Any) -> Any:
+    def deliver_many(self, requests: Any, pace: Any = None) -> Any:
         started = time.perf_counter()
         try:
-            return self.gate.deliver_many(requests)
+            return self.gate.deliver_many(requests, pace)
         finally:
             self.seconds += time.perf_counter() - started
 

@@ -16,7 +16,7 @@ the database will once they are recorded (caps, contact counts, first disclosure
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -51,6 +51,7 @@ from storage.db import transaction
 from storage.tables import ContactLedger, Message
 
 log = structlog.get_logger("accord.gate")
+Pace = Callable[[Channel, int], int]
 _LEDGER = cast(Table, ContactLedger.__table__)
 
 
@@ -94,9 +95,13 @@ class ComplianceGate:
             raise outcome
         return outcome
 
-    def deliver_many(self, requests: Sequence[SendRequest]) -> list[DeliveryOutcome | Exception]:
+    def deliver_many(self, requests: Sequence[SendRequest],
+                     pace: Pace | None = None) -> list[DeliveryOutcome | Exception]:
         """Decide, record and send a batch; one outcome per request, in order. A request the gate cannot decide
-        at all (an unknown cardholder) gets its exception in place of an outcome; the others go on."""
+        at all (an unknown cardholder) gets its exception in place of an outcome; the others go on.
+        `pace(channel, wanted)`: how many allowed messages may go to the provider now (at least one, waiting if it
+        must): the dispatcher's provider rate limits, applied just before the provider call, so a blocked message
+        never uses up the provider's capacity."""
         holder_ids = [r.cardholder_id for r in requests]
         now = self._clock.now()
         with transaction(self._sessions) as session:
@@ -122,7 +127,7 @@ class ComplianceGate:
                 to_send.append((index, request, evaluation, rec))
             else:
                 self._count(request, status, decision.reasons)
-        for index, outcome in self._send(to_send):
+        for index, outcome in self._send(to_send, pace):
             outcomes[index] = outcome
         return outcomes
 
@@ -154,8 +159,8 @@ class ComplianceGate:
 
     # -- after the decision: the send and its result ---------------------------------------------------------
 
-    def _send(self, batch: Sequence[tuple[int, SendRequest, Evaluation, Recorded]]
-              ) -> list[tuple[int, DeliveryOutcome]]:
+    def _send(self, batch: Sequence[tuple[int, SendRequest, Evaluation, Recorded]],
+              pace: Pace | None) -> list[tuple[int, DeliveryOutcome]]:
         by_channel: dict[Channel, list[tuple[int, SendRequest, Evaluation, Recorded]]] = {}
         for item in batch:
             by_channel.setdefault(item[1].channel, []).append(item)
@@ -163,8 +168,11 @@ class ComplianceGate:
         sent: list[tuple[int, SendRequest, Evaluation, Recorded, SendResult]] = []
         for channel, items in by_channel.items():
             outbound = [_outbound(request, evaluation, rec) for _, request, evaluation, rec in items]
-            for (index, request, evaluation, rec), result in zip(items, _transmit(self._channels[channel], outbound),
-                                                                 strict=True):
+            results: list[SendResult | BaseException] = []
+            while len(results) < len(outbound):
+                allowed = max(1, pace(channel, len(outbound) - len(results))) if pace else len(outbound)
+                results += _transmit(self._channels[channel], outbound[len(results):len(results) + allowed])
+            for (index, request, evaluation, rec), result in zip(items, results, strict=True):
                 if isinstance(result, SendResult) and result.accepted:
                     sent.append((index, request, evaluation, rec, result))
                 else:

@@ -131,9 +131,9 @@ class Dispatcher:
     # -- rows through the gate ---------------------------------------------------------------------------------
 
     def _take_tokens(self, row: ClaimedRow, before_wait: Callable[[], None]) -> bool:
-        """Wait for the provider's rate limits. False: the row was handed back for later (its recipient must wait
-        long); other rows in the batch go on meanwhile. `before_wait` sends what is already cleared, so rows
-        leave at the pace the tokens allow rather than in a burst after the last wait."""
+        """Wait for the recipient's rate limit (Telegram: one message a second per chat). False: the row was
+        handed back for later (its recipient must wait long); other rows in the batch go on meanwhile.
+        `before_wait` hands what is already cleared to the gate first, so it does not wait with this row."""
         provider = self._provider(row.channel)
         recipient = str(row.contact_point_id) if row.contact_point_id else f"{row.cardholder_id}:{row.channel}"
         wait = self.limiter.recipient_wait(provider, recipient)
@@ -144,18 +144,26 @@ class Dispatcher:
         if wait > 0:
             before_wait()
             self._sleep(wait)
-        # The sender's limit binds every row of this sender alike, so waiting here holds back nothing that could
-        # go instead; handing the row back would only make it lose its place.
-        while (wait := self.limiter.take_sender(provider)) > 0:
-            before_wait()
-            self._sleep(wait)
         self.limiter.take_recipient(provider, recipient)
         return True
+
+    def _pace(self, channel: Channel, wanted: int) -> int:
+        """The sender's limit, asked by the gate just before it calls the provider: how many of `wanted` may go
+        now, waiting for at least one. Every row of this sender waits alike, so waiting here holds back nothing
+        that could go instead."""
+        provider = self._provider(channel.value)
+        while True:
+            granted = 0
+            while granted < wanted and (wait := self.limiter.take_sender(provider)) == 0:
+                granted += 1
+            if granted:
+                return granted
+            self._sleep(wait)
 
     def _deliver(self, rows: list[ClaimedRow], report: DispatchReport) -> list[Finish]:
         requests = [_request(row) for row in rows]
         try:
-            outcomes: list[DeliveryOutcome | Exception] = list(self.gate.deliver_many(requests))
+            outcomes: list[DeliveryOutcome | Exception] = list(self.gate.deliver_many(requests, pace=self._pace))
         except Exception as exc:  # the whole batch failed to be decided (e.g. the database went away)
             log.exception("dispatch: the gate raised on a batch of %d rows", len(rows))
             outcomes = [exc] * len(rows)

@@ -85,8 +85,8 @@ class RecordingGate:
     def __init__(self, gate: Any, tally: Tally) -> None:
         self.gate, self.tally = gate, tally
 
-    def deliver_many(self, requests: list[SendRequest]) -> list[DeliveryOutcome | Exception]:
-        outcomes: list[DeliveryOutcome | Exception] = self.gate.deliver_many(requests)
+    def deliver_many(self, requests: list[SendRequest], pace: Any = None) -> list[DeliveryOutcome | Exception]:
+        outcomes: list[DeliveryOutcome | Exception] = self.gate.deliver_many(requests, pace)
         for request, outcome in zip(requests, outcomes, strict=True):
             if not isinstance(outcome, Exception):
                 self.tally.record(request, outcome)

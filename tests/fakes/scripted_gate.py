@@ -8,6 +8,7 @@ the real gate.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from compliance.contract import Decision, DeliveryOutcome, SendRequest
 from core.clock import Clock
-from core.enums import DecisionOutcome, Direction
+from core.enums import Channel, DecisionOutcome, Direction
 from storage.db import transaction
 from storage.tables import Message, OutboxItem
 
@@ -42,11 +43,15 @@ class ScriptedGate:
     def answer(self, *answers: Answer) -> None:
         self.script.extend(answers)
 
-    def deliver_many(self, requests: list[SendRequest]) -> list[DeliveryOutcome | Exception]:
+    def deliver_many(self, requests: list[SendRequest],
+                     pace: Callable[[Channel, int], int] | None = None) -> list[DeliveryOutcome | Exception]:
         outcomes: list[DeliveryOutcome | Exception] = []
         for request in requests:
             try:
-                outcomes.append(self.deliver(request))
+                outcome = self.deliver(request)
+                if pace is not None and outcome.status == "sent":  # it would have reached the provider
+                    pace(request.channel, 1)
+                outcomes.append(outcome)
             except Exception as exc:  # the real gate reports a request it cannot decide in place, too
                 outcomes.append(exc)
         return outcomes
