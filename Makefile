@@ -39,6 +39,7 @@ chromium:
 
 test: $(STAMP) chromium nlu-models
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: $(STAMP) nlu-models

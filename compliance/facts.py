@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, case, func, select
+from sqlalchemy import BindParameter, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from compliance.contract import SendRequest
@@ -111,7 +111,7 @@ class LedgerFacts:
 # Statements built once with bind parameters: the gate runs these for every batch it decides, and building a
 # statement costs more than running it. Plain column selects, not ORM loads, for the same reason. Each reads one
 # kind of fact for a whole batch of requests (`ids`), not one request at a time.
-_IDS = bindparam("ids", expanding=True)
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 _HOLDERS = select(Cardholder.id, Cardholder.external_id, Cardholder.jurisdiction, Cardholder.timezone,
                   Cardholder.language, Cardholder.do_not_contact, Cardholder.do_not_contact_at,
                   Cardholder.cease_requested_at, Cardholder.vulnerable).where(Cardholder.id.in_(_IDS))

@@ -60,8 +60,8 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
                     as_text[value] = _sqlite(value)
                 return as_text[value]
 
-            values = (_values(row, keys, defaults, json_columns, json.dumps) for row in rows)
-            cursor.executemany(str(compiled), [[text(value[i]) for i in order] for value in values])
+            prepared = (_values(row, keys, defaults, json_columns, json.dumps) for row in rows)
+            cursor.executemany(str(compiled), [[text(value[i]) for i in order] for value in prepared])
     finally:
         cursor.close()
 

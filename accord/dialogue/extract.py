@@ -151,7 +151,7 @@ def extract_date(text: str, language: str, today: date) -> date | None:
     base = datetime(today.year, today.month, today.day, 12, 0)  # noqa: DTZ001 - dateparser wants a naive local base
     languages = ["zh", "en"] if language == "zh" else ["en"]
     settings = {"RELATIVE_BASE": base, "PREFER_DATES_FROM": "future", "RETURN_AS_TIMEZONE_AWARE": False}
-    found = search_dates(norm, languages=languages, settings=settings)  # type: ignore[arg-type]
+    found = search_dates(norm, languages=languages, settings=settings)
     for _phrase, value in found or []:
         if today <= value.date() <= today + timedelta(days=400):
             return value.date()
