@@ -2,14 +2,17 @@
 
 - nlu_f1_en / nlu_f1_zh: macro-F1 over every intent on nlu/tests/heldout/<lang>.yml, never used in training,
   from the same servers Accord uses (a FallbackClassifier `nlu_fallback` counts as out_of_scope, which is how
-  the bot treats it). Baseline: the 0.92 target.
+  the bot treats it; scoring in bench/nlu_scoring.py). Baseline: the 0.92 target.
 - nlu_critical_recall: recall over both languages on opt_out, attorney, bankruptcy, dispute, distress,
   ask_human, wrong_number. Baseline: the 0.98 target.
 - turn_p50_ms / turn_p99_ms: one inbound SMS to its replies sent through the sandbox channel (persist, Rasa,
   actions, internal API, compliance gate, send), 20 conversations at once, each a full hardship-to-plan flow.
   Baseline: the bare Rasa REST round trip for the same turns at the same concurrency, measured in the same run
   (it still runs the actions and Accord's internal API, which the turn needs anyway).
-- turn_overhead_ms: p50 turn minus p50 bare Rasa round trip: what Accord's pipeline adds. Target <= 25 ms.
+- turn_overhead_ms: what Accord's pipeline adds to a turn, measured per turn as the turn's time minus its own
+  Rasa round trip (timed around the engine call), p50 over all turns. Target <= 25 ms. The difference of the two
+  phases' p50s is printed beside it; at 20 conversations on a small machine both phases' p50s are seconds of
+  queueing in Rasa, so that difference mostly measures noise.
 """
 
 from __future__ import annotations
@@ -17,16 +20,15 @@ from __future__ import annotations
 import statistics
 import threading
 import time
-from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import yaml
 
 from accord.dialogue import rasa_runtime as rt
 from accord.dialogue.live_stack import LiveStack, start_stack
 from bench.common import BenchContext, Result
+from bench.nlu_scoring import score_heldout
 from bot.inbound import InboundMessage, pipeline_for
 from core.clock import FixedClock
 from core.enums import Channel
@@ -34,7 +36,6 @@ from storage.db import migrate, transaction
 from storage.tables import Account, Cardholder, ContactPoint, Conversation
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # 18:00 Shanghai, 10:00 London
-CRITICAL = ("opt_out", "attorney", "bankruptcy", "dispute", "distress", "ask_human", "wrong_number")
 CONVERSATIONS = 20
 SCRIPT = {
     "en": ["hello, I got your text", "who is this", "I lost my job and can't pay", "4242", "1980",
@@ -58,48 +59,17 @@ def run(ctx: BenchContext) -> list[Result]:
     return results
 
 
-def heldout(language: str) -> list[tuple[str, str]]:
-    data = yaml.safe_load((rt.NLU_DIR / "tests" / "heldout" / f"{language}.yml").read_text(encoding="utf-8"))
-    pairs = []
-    for block in data["nlu"]:
-        for line in block["examples"].splitlines():
-            if line.strip().startswith("- "):
-                pairs.append((line.strip()[2:], block["intent"]))
-    return pairs
-
-
-def macro_f1(pairs: list[tuple[str, str]]) -> float:
-    labels = sorted({gold for gold, _ in pairs})
-    scores = []
-    for label in labels:
-        tp = sum(1 for g, p in pairs if g == label and p == label)
-        fp = sum(1 for g, p in pairs if g != label and p == label)
-        fn = sum(1 for g, p in pairs if g == label and p != label)
-        precision = tp / (tp + fp) if tp + fp else 0.0
-        recall = tp / (tp + fn) if tp + fn else 0.0
-        scores.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
-    return sum(scores) / len(scores)
-
-
 def accuracy(stack: LiveStack, ctx: BenchContext) -> list[Result]:
-    results = []
-    critical: list[tuple[str, str]] = []
     with httpx.Client(timeout=30) as client:
-        for language in rt.LANGUAGES:
-            pairs = []
-            for text, gold in heldout(language):
-                response = client.post(f"{stack.rasa.urls[language]}/model/parse", json={"text": text},
-                                       params={"token": stack.rasa.token})
-                predicted = response.json()["intent"]["name"]
-                predicted = "out_of_scope" if predicted == "nlu_fallback" else predicted
-                pairs.append((gold, predicted))
-            wrong = Counter(f"{g}->{p}" for g, p in pairs if g != p)
-            ctx.notes.append(f"nlu {language}: {len(pairs)} held-out examples, "
-                             f"{sum(wrong.values())} wrong: {dict(wrong.most_common(8))}")
-            results.append(Result(f"nlu_f1_{language}", macro_f1(pairs), "macro-F1", baseline=0.92))
-            critical += [(g, p) for g, p in pairs if g in CRITICAL]
-    hits = sum(1 for g, p in critical if g == p)
-    results.append(Result("nlu_critical_recall", hits / len(critical), "recall", baseline=0.98))
+        scores = score_heldout(client, {lang: stack.rasa.urls[lang] for lang in rt.LANGUAGES}, stack.rasa.token)
+    results = []
+    for language in rt.LANGUAGES:
+        pairs = scores.pairs[language]
+        mistakes = scores.mistakes(language)
+        ctx.notes.append(f"nlu {language}: {len(pairs)} held-out examples, "
+                         f"{sum(1 for g, p in pairs if g != p)} wrong: {mistakes}")
+        results.append(Result(f"nlu_f1_{language}", scores.f1(language), "macro-F1", baseline=0.92))
+    results.append(Result("nlu_critical_recall", scores.critical_recall(), "recall", baseline=0.98))
     return results
 
 
@@ -161,9 +131,33 @@ def _concurrently(work: list[Any]) -> list[float]:
     return timings
 
 
+class TimedEngine:
+    """Delegates to the real dialogue engine and remembers, per thread, how long its last Rasa round trip took:
+    the bare Rasa REST round trip of that very turn, under the very same load."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine, self._local = engine, threading.local()
+
+    def handle(self, turn: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return self.engine.handle(turn)
+        finally:
+            self._local.last_ms = (time.perf_counter() - started) * 1000
+
+    def last_ms(self) -> float:
+        return float(getattr(self._local, "last_ms", 0.0))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+
 def latency(stack: LiveStack, ctx: BenchContext) -> list[Result]:
     pipeline = pipeline_for(stack.container)
+    engine = pipeline._dialogue = TimedEngine(pipeline._dialogue)  # the bench times the engine
     counter = iter(range(1_000_000))
+    added: list[float] = []  # per turn: the turn minus its own Rasa round trip, i.e. what Accord added
+    lock = threading.Lock()
 
     def through_accord(language: str, phone: str) -> Any:
         def turns() -> list[float]:
@@ -172,7 +166,10 @@ def latency(stack: LiveStack, ctx: BenchContext) -> list[Result]:
                 message = InboundMessage(Channel.SMS, phone, text, NOW, f"BENCH{next(counter)}")
                 start = time.perf_counter()
                 result = pipeline.receive(message)
-                spent.append((time.perf_counter() - start) * 1000)
+                total = (time.perf_counter() - start) * 1000
+                spent.append(total)
+                with lock:
+                    added.append(total - engine.last_ms())
                 if not result.replies:
                     raise RuntimeError(f"no reply to {text!r}: {result.outcome}")
             return spent
@@ -195,16 +192,22 @@ def latency(stack: LiveStack, ctx: BenchContext) -> list[Result]:
     # Warm both paths once (model graphs, connection pools) so neither pays first-call costs in the figures.
     warm = _seed(stack, "W", with_conversations=False)
     _concurrently([through_accord(lang, phone) for lang, phone, _ in warm[:2]])
+    added.clear()
     bare = _concurrently([bare_rasa(lang, cid) for lang, _, cid in _seed(stack, "B", with_conversations=True)])
     turns = _concurrently([through_accord(lang, phone) for lang, phone, _ in _seed(stack, "T", False)])
     p50, p99 = _percentile(turns, 50), _percentile(turns, 99)
     b50, b99 = _percentile(bare, 50), _percentile(bare, 99)
     ctx.notes.append(f"turns: {len(turns)} through Accord, {len(bare)} bare Rasa, {CONVERSATIONS} at once; "
-                     f"bare Rasa p50 {b50:.0f} ms p99 {b99:.0f} ms")
+                     f"bare Rasa p50 {b50:.0f} ms p99 {b99:.0f} ms (a separate phase of the same run); "
+                     f"p50 turn minus that phase's p50: {p50 - b50:.0f} ms; Accord's own share of each turn "
+                     f"(the turn minus its Rasa round trip) p50 {_percentile(added, 50):.1f} ms, "
+                     f"p99 {_percentile(added, 99):.1f} ms")
     return [
         Result("turn_p50_ms", p50, "ms", baseline=b50),
         Result("turn_p99_ms", p99, "ms", baseline=b99),
-        Result("turn_overhead_ms", p50 - b50, "ms", baseline=25.0),
+        # Paired per turn: two p50s of ~seconds from separate phases differ by more than 25 ms from noise alone.
+        Result("turn_overhead_ms", _percentile(added, 50), "ms", baseline=25.0),
+        Result("turn_overhead_p99_ms", _percentile(added, 99), "ms"),
     ]
 
 

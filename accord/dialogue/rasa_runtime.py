@@ -59,13 +59,18 @@ def training_inputs(language: str) -> list[Path]:
     return files
 
 
-def model_hash(language: str) -> str:
+def content_hash(paths: list[Path]) -> str:
+    """A short hash of training inputs (files under nlu/, by relative path and content) and the Rasa pins."""
     digest = hashlib.sha256()
     lock = NLU_DIR / "requirements-rasa.lock"
     digest.update(lock.read_bytes() if lock.exists() else b"")
-    for path in training_inputs(language):
+    for path in paths:
         digest.update(str(path.relative_to(NLU_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def model_hash(language: str) -> str:
+    return content_hash(training_inputs(language))
 
 
 def model_path(language: str) -> Path:
@@ -80,11 +85,17 @@ def rasa_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def train_command(language: str) -> Command:
-    data = [f"data/{language}", "data/rules", "data/stories"]
-    argv = [rasa_executable(), "train", "--config", f"config-{language}.yml", "--domain", "domain",
-            "--data", *data, "--out", str(MODELS_DIR), "--fixed-model-name", model_path(language).name[:-7]]
+def rasa_train_command(config: str, data: list[str], model: Path) -> Command:
+    """`rasa train` of one config (path relative to nlu/) on the shared domain and the given data folders,
+    writing the model file `model` (`<name>.tar.gz`)."""
+    argv = [rasa_executable(), "train", "--config", config, "--domain", "domain", "--data", *data,
+            "--out", str(model.parent), "--fixed-model-name", model.name.removesuffix(".tar.gz")]
     return Command(argv, rasa_env(), NLU_DIR)
+
+
+def train_command(language: str) -> Command:
+    return rasa_train_command(f"config-{language}.yml", [f"data/{language}", "data/rules", "data/stories"],
+                              model_path(language))
 
 
 def ensure_model(language: str, *, quiet: bool = False) -> tuple[Path, bool]:
@@ -102,8 +113,10 @@ def ensure_model(language: str, *, quiet: bool = False) -> tuple[Path, bool]:
     return path, True
 
 
-def server_command(language: str, *, port: int | None = None, token: str, actions_url: str | None = None) -> Command:
-    path = model_path(language)
+def server_command(language: str, *, port: int | None = None, token: str, actions_url: str | None = None,
+                   model: Path | None = None) -> Command:
+    """One Rasa server for `language`, on its current model unless `model` names another (experiments)."""
+    path = model or model_path(language)
     if not path.exists():
         raise RasaSetupError(f"no trained {language} model for the current data ({path.name}): "
                              f"run `accord nlu train` or `make nlu-models`")

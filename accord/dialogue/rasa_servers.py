@@ -43,8 +43,12 @@ class LocalRasa:
         accord_url: str | None = None,
         accord_token: str | None = None,
         workdir: Path | None = None,
+        models: dict[str, Path] | None = None,
     ) -> None:
+        """`models` (experiments) names the model file each server loads, by the name in `languages`, instead of
+        that language's current model in nlu/models/."""
         self.languages = languages
+        self.models = models
         self.with_actions = with_actions
         self.accord_url = accord_url
         self.accord_token = accord_token
@@ -66,8 +70,9 @@ class LocalRasa:
         self._children.append((name, child))
 
     def start(self, timeout_s: float = START_TIMEOUT_S) -> LocalRasa:
-        for lang in self.languages:
-            rt.ensure_model(lang, quiet=True)
+        if self.models is None:
+            for lang in self.languages:
+                rt.ensure_model(lang, quiet=True)
         actions_url = f"http://{rt.HOST}:{self.actions_port}/webhook"
         if self.with_actions:
             if not (self.accord_url and self.accord_token):
@@ -75,7 +80,8 @@ class LocalRasa:
             self._spawn("actions", rt.actions_command(port=self.actions_port, accord_url=self.accord_url,
                                                       accord_token=self.accord_token))
         for lang in self.languages:
-            command = rt.server_command(lang, port=self.ports[lang], token=self.token, actions_url=actions_url)
+            command = rt.server_command(lang, port=self.ports[lang], token=self.token, actions_url=actions_url,
+                                        model=self.models[lang] if self.models is not None else None)
             command.env["RASA_TRACKER_DB"] = str(self.workdir / f"tracker-{lang}.db")
             self._spawn(f"rasa-{lang}", command)
         try:
@@ -105,6 +111,11 @@ class LocalRasa:
                 if time.monotonic() > deadline:
                     raise rt.RasaSetupError(f"not ready after {timeout_s:.0f}s: {', '.join(pending)}")
                 time.sleep(0.5)
+
+    def server_pids(self) -> dict[str, int]:
+        """The process id of each running Rasa server, by language (or model name)."""
+        return {name.removeprefix("rasa-"): child.pid for name, child in self._children
+                if name.startswith("rasa-") and child.poll() is None}
 
     def stop(self) -> None:
         for _name, child in self._children:
