@@ -63,7 +63,7 @@ def dispatch(
         else:
             stop_event = threading.Event()
             _on_signals(lambda *_: stop_event.set())
-            typer.echo(f"dispatcher {dispatcher.worker_id}: running (Ctrl-C stops after the current row)")
+            typer.echo(f"dispatcher {dispatcher.worker_id}: running (Ctrl-C stops after the current batch)")
             report = dispatcher.run_forever(stop_event)
         _print(report.as_dict())
 
