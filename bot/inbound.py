@@ -11,6 +11,7 @@ engine, providers) never happen inside a database transaction.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -102,9 +103,16 @@ class InboundPipeline:
                 existing = inbound_store.find_by_provider_id(
                     session, message.channel.value, message.provider_message_id
                 )
-                if existing is None:
-                    raise
+            if existing is not None:
                 return inbound_store.as_duplicate(existing)
+            if message.provider_message_id.endswith(_TAKEN_ID_SUFFIX):
+                raise
+            # The id is one of Accord's own outbound messages (a provider never reuses a chat's message ids, but a
+            # misbehaving one or a fake can). Refusing would make the provider redeliver it forever: keep the
+            # cardholder's message under a marked id instead, which still catches its redeliveries.
+            log.warning("inbound.provider_id_taken", channel=message.channel.value,
+                        provider_message_id=message.provider_message_id)
+            return self._persist(replace(message, provider_message_id=message.provider_message_id + _TAKEN_ID_SUFFIX))
 
     def _store(self, session: Session, message: InboundMessage) -> inbound_store.Persisted:
         channel = message.channel.value
@@ -326,6 +334,9 @@ def _result(
 
 def _some(outcome: DeliveryOutcome | None) -> tuple[DeliveryOutcome, ...]:
     return () if outcome is None else (outcome,)
+
+
+_TAKEN_ID_SUFFIX = "#in"
 
 
 def pipeline_for(container: Any) -> InboundPipeline:

@@ -96,6 +96,24 @@ def test_a_duplicate_delivery_is_answered_from_the_stored_row(app: Container, cl
     assert count(app, Message, Message.direction == "inbound") == 1
 
 
+def test_an_inbound_id_already_used_by_an_outbound_message_is_kept_and_still_deduplicated(
+        app: Container, clock: FixedClock) -> None:
+    pipeline = pipeline_for(app)
+    first = pipeline.receive(sms(clock, "hello", "SM-first"))
+    with app.session_factory() as session:  # the reply the gate recorded for it
+        taken = session.scalars(select(Message.provider_message_id).where(Message.direction == "outbound")).one()
+    assert taken is not None
+
+    kept = pipeline.receive(sms(clock, "can I pay on Friday?", taken))
+    again = pipeline.receive(sms(clock, "can I pay on Friday?", taken))
+
+    assert not kept.duplicate and kept.outcome is InboundOutcome.REPLIED and kept.message_id != first.message_id
+    assert again.duplicate and again.message_id == kept.message_id
+    with app.session_factory() as session:
+        row = session.get_one(Message, kept.message_id)
+        assert row.text == "can I pay on Friday?" and row.provider_message_id == f"{taken}#in"
+
+
 def test_an_unknown_sender_is_kept_with_their_address_and_nothing_is_sent(app: Container,
                                                                          clock: FixedClock) -> None:
     result = pipeline_for(app).receive(sms(clock, "who is this?", "SM-u", address="+12125559999"))
