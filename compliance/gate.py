@@ -102,27 +102,24 @@ class ComplianceGate:
         `pace(channel, wanted)`: how many allowed messages may go to the provider now (at least one, waiting if it
         must): the dispatcher's provider rate limits, applied just before the provider call, so a blocked message
         never uses up the provider's capacity."""
-        holder_ids = [r.cardholder_id for r in requests]
         now = self._clock.now()
         with transaction(self._sessions) as session:
-            holders = load_holders(session, holder_ids)
-            known = [r for r in requests if r.cardholder_id in holders]
+            holders = load_holders(session, [r.cardholder_id for r in requests])
+            # Positions, not the requests themselves: one request object may stand in a batch more than once.
+            positions = [i for i, r in enumerate(requests) if r.cardholder_id in holders]
+            known = [requests[i] for i in positions]
             ledgers = lock_ledgers(session, [r.cardholder_id for r in known])
             evaluations = self._evaluate_many(session, known, [holders[r.cardholder_id] for r in known], now, ledgers)
             recorded = record_decisions(session, self._audit, known, evaluations, now) if known else []
-        decided = {id(r): (e, rec) for r, e, rec in zip(known, evaluations, recorded, strict=True)}
-        outcomes: list[DeliveryOutcome | Exception] = []
+        outcomes: list[DeliveryOutcome | Exception] = [
+            UnknownCardholder(f"no cardholder with id {r.cardholder_id}") for r in requests]
         to_send: list[tuple[int, SendRequest, Evaluation, Recorded]] = []
-        for index, request in enumerate(requests):
-            if id(request) not in decided:
-                outcomes.append(UnknownCardholder(f"no cardholder with id {request.cardholder_id}"))
-                continue
-            evaluation, rec = decided[id(request)]
-            decision = evaluation.decision
+        for index, evaluation, rec in zip(positions, evaluations, recorded, strict=True):
+            request, decision = requests[index], evaluation.decision
             log.info("gate.decision", message_id=rec.message_id, outcome=decision.outcome.value,
                      reasons=list(decision.reasons), rule=decision.rule, outbox_id=request.outbox_id)
             status = STATUS_OF[decision.outcome].value
-            outcomes.append(DeliveryOutcome(decision, rec.message_id, rec.decision_id, status))
+            outcomes[index] = DeliveryOutcome(decision, rec.message_id, rec.decision_id, status)
             if decision.allowed:
                 to_send.append((index, request, evaluation, rec))
             else:

@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -44,18 +45,10 @@ def test_four_dispatchers_drain_ten_thousand_rows_without_double_sends_or_exceed
                                     idle_sleep_s=0.2)
         settings = support.provider_settings(pg_url, config, fake)
         container = support.container_for(settings, clock)
-        workers = []
         try:
             bulk_sms_portfolio(container, HOLDERS, ROWS_EACH)
-            now = clock.now().isoformat()
-            workers = [support.dispatch_process(settings, "--worker-id", f"w{n}", "--now", now)
-                       for n in range(WORKERS)]
-            _wait_until_drained(container, workers)
-            for worker in workers:
-                worker.send_signal(signal.SIGTERM)
-            for worker in workers:
-                output, _ = worker.communicate(timeout=30)
-                assert worker.returncode == 0, output
+            for returncode, output in _drain_with_workers(settings, container, clock):
+                assert returncode == 0, output
 
             with container.session_factory() as session:
                 statuses = dict(session.execute(select(OutboxItem.status, func.count())
@@ -73,9 +66,6 @@ def test_four_dispatchers_drain_ten_thousand_rows_without_double_sends_or_exceed
             assert creates == sent_per_number and max(creates.values()) == CAP  # no cap exceeded
             assert _busiest_second(fake) <= SENDER_PER_S + SENDER_BURST  # the shared sender limit held
         finally:
-            for worker in workers:
-                if worker.poll() is None:
-                    worker.kill()
             container.close()
 
 
@@ -86,20 +76,10 @@ def test_four_dispatchers_together_stay_under_one_sender_limit(pg_url: str, tmp_
         config = support.config_dir(tmp_path, claim_batch=10, sender_per_s=rate, sender_burst=burst, idle_sleep_s=0.2)
         settings = support.provider_settings(pg_url, config, fake)
         container = support.container_for(settings, clock)
-        workers = []
         try:
             bulk_sms_portfolio(container, rows, 1)
-            now = clock.now().isoformat()
-            workers = [support.dispatch_process(settings, "--worker-id", f"w{n}", "--now", now)
-                       for n in range(WORKERS)]
-            _wait_until_drained(container, workers)
-            for worker in workers:
-                worker.send_signal(signal.SIGTERM)
-                worker.communicate(timeout=30)
+            _drain_with_workers(settings, container, clock)
         finally:
-            for worker in workers:
-                if worker.poll() is None:
-                    worker.kill()
             container.close()
     times = sorted(r.at for r in fake.requests_to("/Messages.json", "POST"))
     assert len(times) == rows
@@ -108,6 +88,23 @@ def test_four_dispatchers_together_stay_under_one_sender_limit(pg_url: str, tmp_
     # Any single second: tokens are taken just before the gate's own work (a few tens of milliseconds, more on a
     # busy machine), so requests can bunch a little at the provider; half a second of slack covers that.
     assert _busiest_second(fake) <= burst + rate * 1.5
+
+
+def _drain_with_workers(settings: Any, container: Any, clock: FixedClock) -> list[tuple[int, str]]:
+    """Start the dispatcher processes on the test's clock, wait until the outbox is drained, stop them with SIGTERM;
+    each one's exit status and output."""
+    now = clock.now().isoformat()
+    workers = [support.dispatch_process(settings, "--worker-id", f"w{n}", "--now", now) for n in range(WORKERS)]
+    try:
+        _wait_until_drained(container, workers)
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        outputs = [worker.communicate(timeout=30)[0] for worker in workers]
+        return [(worker.returncode, output) for worker, output in zip(workers, outputs, strict=True)]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
 
 
 def _wait_until_drained(container: object, workers: list) -> None:  # type: ignore[type-arg]
