@@ -11,7 +11,6 @@ engine, providers) never happen inside a database transaction.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -103,16 +102,9 @@ class InboundPipeline:
                 existing = inbound_store.find_by_provider_id(
                     session, message.channel.value, message.provider_message_id
                 )
-            if existing is not None:
+                if existing is None:
+                    raise
                 return inbound_store.as_duplicate(existing)
-            if message.provider_message_id.endswith(_TAKEN_ID_SUFFIX):
-                raise
-            # The id is one of Accord's own outbound messages (a provider never reuses a chat's message ids, but a
-            # misbehaving one or a fake can). Refusing would make the provider redeliver it forever: keep the
-            # cardholder's message under a marked id instead, which still catches its redeliveries.
-            log.warning("inbound.provider_id_taken", channel=message.channel.value,
-                        provider_message_id=message.provider_message_id)
-            return self._persist(replace(message, provider_message_id=message.provider_message_id + _TAKEN_ID_SUFFIX))
 
     def _store(self, session: Session, message: InboundMessage) -> inbound_store.Persisted:
         channel = message.channel.value
@@ -123,8 +115,8 @@ class InboundPipeline:
         point = inbound_store.find_contact_point(session, channel, message.address)
         if point is None:
             row = inbound_store.inbound_row(
-                channel, message.text, message.provider_message_id, message.received_at,
-                from_address=message.address,
+                channel, message.text, inbound_store.inbound_provider_id(session, message.provider_message_id),
+                message.received_at, from_address=message.address,
             )
             session.add(row)
             session.flush()
@@ -132,8 +124,8 @@ class InboundPipeline:
         conversation = inbound_store.open_conversation(session, point, message.received_at)
         conversation.last_message_at = max(conversation.last_message_at, message.received_at)
         row = inbound_store.inbound_row(
-            channel, message.text, message.provider_message_id, message.received_at,
-            cardholder_id=point.cardholder_id, contact_point_id=point.id, conversation_id=conversation.id,
+            channel, message.text, inbound_store.inbound_provider_id(session, message.provider_message_id),
+            message.received_at, cardholder_id=point.cardholder_id, contact_point_id=point.id, conversation_id=conversation.id,
         )
         session.add(row)
         session.flush()
@@ -334,9 +326,6 @@ def _result(
 
 def _some(outcome: DeliveryOutcome | None) -> tuple[DeliveryOutcome, ...]:
     return () if outcome is None else (outcome,)
-
-
-_TAKEN_ID_SUFFIX = "#in"
 
 
 def pipeline_for(container: Any) -> InboundPipeline:

@@ -30,14 +30,30 @@ class Persisted:
     verified: bool = False
 
 
+# An inbound message whose provider id one of Accord's own outbound messages already holds (a provider never
+# reuses a chat's message ids, but a misbehaving one or a fake can) is kept under this marked id rather than
+# refused, which would make the provider redeliver it forever.
+TAKEN_ID_SUFFIX = "#in"
+
+
 def find_by_provider_id(session: Session, channel: str, provider_message_id: str) -> Message | None:
     return session.scalars(
         select(Message).where(
-            Message.provider_message_id == provider_message_id,
+            Message.provider_message_id.in_((provider_message_id, provider_message_id + TAKEN_ID_SUFFIX)),
             Message.direction == Direction.INBOUND.value,
             Message.channel == channel,
         )
     ).first()
+
+
+def inbound_provider_id(session: Session, provider_message_id: str | None) -> str | None:
+    """The id to store an inbound message under (see TAKEN_ID_SUFFIX)."""
+    if provider_message_id is None:
+        return None
+    # Only an outbound holder moves it: an inbound one is this very message delivered twice (caught as a duplicate).
+    taken = session.scalar(select(Message.id).where(Message.provider_message_id == provider_message_id,
+                                                    Message.direction != Direction.INBOUND.value).limit(1))
+    return provider_message_id if taken is None else provider_message_id + TAKEN_ID_SUFFIX
 
 
 def as_duplicate(message: Message) -> Persisted:

@@ -78,7 +78,8 @@ class TelegramInbound:
                 conversation = inbound_store.open_conversation(session, point, now)
                 links = {"cardholder_id": point.cardholder_id, "contact_point_id": point.id,
                          "conversation_id": conversation.id}
-            session.add(inbound_store.inbound_row(Channel.TELEGRAM.value, stored_text, pid, now, **links))
+            session.add(inbound_store.inbound_row(Channel.TELEGRAM.value, stored_text,
+                                                     inbound_store.inbound_provider_id(session, pid), now, **links))
         log.info("telegram.binding", outcome=result.outcome.value, chat_id=message.chat_id)
         if result.outcome is not binding.BindingOutcome.BOUND:
             return BindingReply(result)
