@@ -99,33 +99,31 @@ class InboundPipeline:
             if message.provider_message_id is None:
                 raise
             with self._sessions() as session:
-                existing = inbound_store.find_by_provider_id(
-                    session, message.channel.value, message.provider_message_id
-                )
-                if existing is None:
+                claim = inbound_store.claim_provider_id(session, message.channel.value, message.provider_message_id)
+                if claim.duplicate is None:
                     raise
-                return inbound_store.as_duplicate(existing)
+                return inbound_store.as_duplicate(claim.duplicate)
 
     def _store(self, session: Session, message: InboundMessage) -> inbound_store.Persisted:
+        """At most four statements: this runs before every turn, so every round trip here is felt in each reply."""
         channel = message.channel.value
+        stored_id = None
         if message.provider_message_id is not None:
-            existing = inbound_store.find_by_provider_id(session, channel, message.provider_message_id)
-            if existing is not None:
-                return inbound_store.as_duplicate(existing)
-        point = inbound_store.find_contact_point(session, channel, message.address)
-        if point is None:
-            row = inbound_store.inbound_row(
-                channel, message.text, inbound_store.inbound_provider_id(session, message.provider_message_id),
-                message.received_at, from_address=message.address,
-            )
+            claim = inbound_store.claim_provider_id(session, channel, message.provider_message_id)
+            if claim.duplicate is not None:
+                return inbound_store.as_duplicate(claim.duplicate)
+            stored_id = claim.stored_id
+        sender = inbound_store.find_sender(session, channel, message.address)
+        if sender is None:
+            row = inbound_store.inbound_row(channel, message.text, stored_id, message.received_at,
+                                            from_address=message.address)
             session.add(row)
             session.flush()
             return inbound_store.Persisted(message_id=row.id, duplicate=False, channel=message.channel)
-        conversation = inbound_store.open_conversation(session, point, message.received_at)
-        conversation.last_message_at = max(conversation.last_message_at, message.received_at)
+        conversation_id = inbound_store.continue_conversation(session, sender, channel, message.received_at)
         row = inbound_store.inbound_row(
-            channel, message.text, inbound_store.inbound_provider_id(session, message.provider_message_id),
-            message.received_at, cardholder_id=point.cardholder_id, contact_point_id=point.id, conversation_id=conversation.id,
+            channel, message.text, stored_id, message.received_at, cardholder_id=sender.cardholder_id,
+            contact_point_id=sender.contact_point_id, conversation_id=conversation_id,
         )
         session.add(row)
         session.flush()
@@ -133,12 +131,13 @@ class InboundPipeline:
             message_id=row.id,
             duplicate=False,
             channel=message.channel,
-            cardholder_id=point.cardholder_id,
-            contact_point_id=point.id,
-            conversation_id=conversation.id,
-            conversation_state=conversation.state,
-            language=inbound_store.cardholder_language(session, point.cardholder_id),
-            verified=conversation.verified,
+            cardholder_id=sender.cardholder_id,
+            contact_point_id=sender.contact_point_id,
+            conversation_id=conversation_id,
+            conversation_state=sender.conversation_state or ConversationState.BOT.value,
+            language=sender.language,
+            verified=sender.verified,
+            account_id=sender.account_id,
         )
 
     # -- step 2 onwards: route ------------------------------------------------------------------------------------
@@ -244,7 +243,7 @@ class InboundPipeline:
                 session,
                 cardholder_id=stored.cardholder_id,
                 conversation_id=stored.conversation_id,
-                account_id=inbound_store.primary_account_id(session, stored.cardholder_id),
+                account_id=stored.account_id,
                 reason=reason,
                 detail={**detail, "message_id": stored.message_id},
                 at=self._clock.now(),
@@ -274,8 +273,6 @@ class InboundPipeline:
         assert stored.cardholder_id is not None
         if not replies:
             return []
-        with self._sessions() as session:
-            account_id = inbound_store.primary_account_id(session, stored.cardholder_id)
         requests = [SendRequest(
             cardholder_id=stored.cardholder_id,
             channel=stored.channel,
@@ -283,7 +280,7 @@ class InboundPipeline:
             template_id=template_id,
             author="bot",
             params=dict(params or {}),
-            account_id=account_id,
+            account_id=stored.account_id,
             conversation_id=stored.conversation_id,
             contact_point_id=stored.contact_point_id,
         ) for purpose, template_id, params in replies]

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, aliased
 
 from core.enums import Channel, ConversationState, Direction, EscalationStatus, MessageStatus
 from storage.tables import Account, Cardholder, ContactPoint, Conversation, Escalation, Message
@@ -28,6 +28,7 @@ class Persisted:
     conversation_state: str | None = None
     language: str | None = None
     verified: bool = False
+    account_id: int | None = None
 
 
 # An inbound message whose provider id one of Accord's own outbound messages already holds (a provider never
@@ -36,24 +37,28 @@ class Persisted:
 TAKEN_ID_SUFFIX = "#in"
 
 
-def find_by_provider_id(session: Session, channel: str, provider_message_id: str) -> Message | None:
-    return session.scalars(
-        select(Message).where(
-            Message.provider_message_id.in_((provider_message_id, provider_message_id + TAKEN_ID_SUFFIX)),
-            Message.direction == Direction.INBOUND.value,
-            Message.channel == channel,
-        )
-    ).first()
+@dataclass(frozen=True)
+class ProviderIdClaim:
+    """What a provider's message id means for a new inbound message: a duplicate delivery of a stored one, or the
+    id to store it under."""
+
+    duplicate: Message | None
+    stored_id: str
 
 
-def inbound_provider_id(session: Session, provider_message_id: str | None) -> str | None:
-    """The id to store an inbound message under (see TAKEN_ID_SUFFIX)."""
-    if provider_message_id is None:
-        return None
-    # Only an outbound holder moves it: an inbound one is this very message delivered twice (caught as a duplicate).
-    taken = session.scalar(select(Message.id).where(Message.provider_message_id == provider_message_id,
-                                                    Message.direction != Direction.INBOUND.value).limit(1))
-    return provider_message_id if taken is None else provider_message_id + TAKEN_ID_SUFFIX
+def claim_provider_id(session: Session, channel: str, provider_message_id: str) -> ProviderIdClaim:
+    """One read for both questions: was this message stored already (a redelivery), and does another message hold
+    its id (then it is kept under the marked id)."""
+    marked = provider_message_id + TAKEN_ID_SUFFIX
+    holders = session.execute(
+        select(Message.id, Message.direction, Message.channel, Message.provider_message_id)
+        .where(Message.provider_message_id.in_((provider_message_id, marked)))
+    ).all()
+    for holder in holders:
+        if holder.direction == Direction.INBOUND.value and holder.channel == channel:
+            return ProviderIdClaim(session.get(Message, holder.id), provider_message_id)
+    taken = any(holder.provider_message_id == provider_message_id for holder in holders)
+    return ProviderIdClaim(None, marked if taken else provider_message_id)
 
 
 def as_duplicate(message: Message) -> Persisted:
@@ -65,6 +70,65 @@ def as_duplicate(message: Message) -> Persisted:
         contact_point_id=message.contact_point_id,
         conversation_id=message.conversation_id,
     )
+
+
+@dataclass(frozen=True)
+class Sender:
+    """The contact point a message came from, with what a turn needs about its cardholder and open conversation."""
+
+    contact_point_id: int
+    cardholder_id: int
+    language: str | None
+    account_id: int | None  # the account a reply is about when the dialogue does not say: the most delinquent
+    conversation_id: int | None  # the open conversation, if there is one
+    conversation_state: str | None
+    verified: bool
+    last_message_at: datetime | None
+
+
+def find_sender(session: Session, channel: str, address: str) -> Sender | None:
+    """One statement: every inbound message needs all of this before the dialogue engine may see it."""
+    open_one = aliased(Conversation)
+    open_conversation_id = (
+        select(open_one.id)
+        .where(open_one.contact_point_id == ContactPoint.id, open_one.state != ConversationState.CLOSED.value)
+        .order_by(open_one.last_message_at.desc(), open_one.id.desc())
+        .limit(1)
+        .correlate(ContactPoint)
+        .scalar_subquery()
+    )
+    primary_account = (
+        select(Account.id)
+        .where(Account.cardholder_id == ContactPoint.cardholder_id)
+        .order_by(Account.days_past_due.desc(), Account.id)
+        .limit(1)
+        .correlate(ContactPoint)
+        .scalar_subquery()
+    )
+    row = session.execute(
+        select(ContactPoint.id, ContactPoint.cardholder_id, Cardholder.language, primary_account, Conversation.id,
+               Conversation.state, Conversation.verified, Conversation.last_message_at)
+        .join(Cardholder, Cardholder.id == ContactPoint.cardholder_id)
+        .outerjoin(Conversation, Conversation.id == open_conversation_id)
+        .where(ContactPoint.channel == channel, ContactPoint.address == address)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    point_id, holder_id, language, account_id, conversation_id, state, verified, last_at = row
+    return Sender(point_id, holder_id, language, account_id, conversation_id, state, bool(verified), last_at)
+
+
+def continue_conversation(session: Session, sender: Sender, channel: str, at: datetime) -> int:
+    """The id of the sender's open conversation, its last-message time moved on to `at`; or of a new one the
+    cardholder started."""
+    if sender.conversation_id is None:
+        return start_conversation(session, sender.cardholder_id, sender.contact_point_id, channel, at).id
+    if sender.last_message_at is None or at > sender.last_message_at:
+        session.execute(update(Conversation)
+                        .where(Conversation.id == sender.conversation_id, Conversation.last_message_at < at)
+                        .values(last_message_at=at))
+    return sender.conversation_id
 
 
 def find_contact_point(session: Session, channel: str, address: str) -> ContactPoint | None:
@@ -86,10 +150,15 @@ def open_conversation(session: Session, contact_point: ContactPoint, at: datetim
     ).first()
     if conversation is not None:
         return conversation
+    return start_conversation(session, contact_point.cardholder_id, contact_point.id, contact_point.channel, at)
+
+
+def start_conversation(session: Session, cardholder_id: int, contact_point_id: int, channel: str,
+                       at: datetime) -> Conversation:
     conversation = Conversation(
-        cardholder_id=contact_point.cardholder_id,
-        contact_point_id=contact_point.id,
-        channel=contact_point.channel,
+        cardholder_id=cardholder_id,
+        contact_point_id=contact_point_id,
+        channel=channel,
         state=ConversationState.BOT.value,
         verified=False,
         verification_attempts=0,
@@ -113,20 +182,6 @@ def inbound_row(channel: str, text: str, provider_message_id: str | None, at: da
         provider_message_id=provider_message_id,
         created_at=at,
         **links,
-    )
-
-
-def cardholder_language(session: Session, cardholder_id: int) -> str | None:
-    return session.scalar(select(Cardholder.language).where(Cardholder.id == cardholder_id))
-
-
-def primary_account_id(session: Session, cardholder_id: int) -> int | None:
-    """The account a reply is about when the dialogue does not say: the most delinquent one."""
-    return session.scalar(
-        select(Account.id)
-        .where(Account.cardholder_id == cardholder_id)
-        .order_by(Account.days_past_due.desc(), Account.id)
-        .limit(1)
     )
 
 

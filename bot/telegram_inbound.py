@@ -67,8 +67,8 @@ class TelegramInbound:
         pid = provider_id(message.chat_id, message.message_id)
         now = self._container.clock.now()
         with transaction(self._container.session_factory) as session:
-            existing = inbound_store.find_by_provider_id(session, Channel.TELEGRAM.value, pid)
-            if existing is not None:  # Telegram redelivered the update: answered already
+            claim = inbound_store.claim_provider_id(session, Channel.TELEGRAM.value, pid)
+            if claim.duplicate is not None:  # Telegram redelivered the update: answered already
                 return BindingReply(binding.BindingResult(binding.BindingOutcome.ALREADY_BOUND), duplicate=True)
             result: binding.BindingResult = attempt(session)
             links: dict[str, Any] = {"from_address": str(message.chat_id)}
@@ -79,7 +79,7 @@ class TelegramInbound:
                 links = {"cardholder_id": point.cardholder_id, "contact_point_id": point.id,
                          "conversation_id": conversation.id}
             session.add(inbound_store.inbound_row(Channel.TELEGRAM.value, stored_text,
-                                                     inbound_store.inbound_provider_id(session, pid), now, **links))
+                                                     claim.stored_id, now, **links))
         log.info("telegram.binding", outcome=result.outcome.value, chat_id=message.chat_id)
         if result.outcome is not binding.BindingOutcome.BOUND:
             return BindingReply(result)
