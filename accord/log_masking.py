@@ -30,6 +30,8 @@ LONG_DIGITS_RE = re.compile(r"(?<![\d*])\d{11,19}(?!\d)")  # bare mobile numbers
 URL_CREDENTIALS_RE = re.compile(r"(\b[a-zA-Z][\w+.-]*://[^:/?#\s@]*:)[^@\s/]+@")
 # No leading \b: in Bot API URLs the token follows "/bot" directly, where a word boundary never matches.
 BOT_TOKEN_RE = re.compile(r"(?<!\d)\d{6,12}:[A-Za-z0-9_-]{30,}")
+# A secret passed in a query string, e.g. Rasa's REST channel `?token=…`, which httpx logs with the URL.
+QUERY_SECRET_RE = re.compile(r"(?i)([?&](?:token|access_token|auth|key|api_key|secret|password|signature)=)[^&#\s\"']+")
 BEARER_RE = re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}")
 
 REDACTED_SECRET = "[secret]"
@@ -89,6 +91,7 @@ def scrub_string(value: str) -> str:
     """Mask what looks personal or secret inside a free string (event names, errors, tracebacks)."""
     value = URL_CREDENTIALS_RE.sub(r"\1***@", value)
     value = BOT_TOKEN_RE.sub("[bot-token]", value)
+    value = QUERY_SECRET_RE.sub(lambda m: m.group(1) + REDACTED_SECRET, value)
     value = BEARER_RE.sub(lambda m: f"{m.group(1)} {REDACTED_SECRET}", value)
     value = E164_RE.sub(lambda m: mask_phone(m.group(0)), value)
     return LONG_DIGITS_RE.sub(lambda m: mask_digits(m.group(0)), value)

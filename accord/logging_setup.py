@@ -67,6 +67,10 @@ def configure_logging(settings: Settings, *, stream: Any = None) -> None:
     handler._accord = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(mode[1])
+    # httpx and httpcore log every request at INFO/DEBUG (each dialogue turn, each provider call): noise at that
+    # rate, and the URL can carry a secret. Their warnings still come through.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(mode[1])))
     # uvicorn installs its own handlers; route its records through ours instead (access lines are ours too).
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)

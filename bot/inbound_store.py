@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, aliased
 
 from core.enums import Channel, ConversationState, Direction, EscalationStatus, MessageStatus
@@ -46,14 +46,15 @@ class ProviderIdClaim:
     stored_id: str
 
 
+_PROVIDER_ID_HOLDERS = select(Message.id, Message.direction, Message.channel, Message.provider_message_id).where(
+    Message.provider_message_id.in_(bindparam("ids", expanding=True)))
+
+
 def claim_provider_id(session: Session, channel: str, provider_message_id: str) -> ProviderIdClaim:
     """One read for both questions: was this message stored already (a redelivery), and does another message hold
     its id (then it is kept under the marked id)."""
     marked = provider_message_id + TAKEN_ID_SUFFIX
-    holders = session.execute(
-        select(Message.id, Message.direction, Message.channel, Message.provider_message_id)
-        .where(Message.provider_message_id.in_((provider_message_id, marked)))
-    ).all()
+    holders = session.execute(_PROVIDER_ID_HOLDERS, {"ids": [provider_message_id, marked]}).all()
     for holder in holders:
         if holder.direction == Direction.INBOUND.value and holder.channel == channel:
             return ProviderIdClaim(session.get(Message, holder.id), provider_message_id)
@@ -86,8 +87,7 @@ class Sender:
     last_message_at: datetime | None
 
 
-def find_sender(session: Session, channel: str, address: str) -> Sender | None:
-    """One statement: every inbound message needs all of this before the dialogue engine may see it."""
+def _sender_statement() -> Any:
     open_one = aliased(Conversation)
     open_conversation_id = (
         select(open_one.id)
@@ -105,14 +105,23 @@ def find_sender(session: Session, channel: str, address: str) -> Sender | None:
         .correlate(ContactPoint)
         .scalar_subquery()
     )
-    row = session.execute(
+    return (
         select(ContactPoint.id, ContactPoint.cardholder_id, Cardholder.language, primary_account, Conversation.id,
                Conversation.state, Conversation.verified, Conversation.last_message_at)
         .join(Cardholder, Cardholder.id == ContactPoint.cardholder_id)
         .outerjoin(Conversation, Conversation.id == open_conversation_id)
-        .where(ContactPoint.channel == channel, ContactPoint.address == address)
+        .where(ContactPoint.channel == bindparam("channel"), ContactPoint.address == bindparam("address"))
         .limit(1)
-    ).first()
+    )
+
+
+# Built once: building a statement this size costs more than running it.
+_SENDER = _sender_statement()
+
+
+def find_sender(session: Session, channel: str, address: str) -> Sender | None:
+    """One statement: every inbound message needs all of this before the dialogue engine may see it."""
+    row = session.execute(_SENDER, {"channel": channel, "address": address}).first()
     if row is None:
         return None
     point_id, holder_id, language, account_id, conversation_id, state, verified, last_at = row

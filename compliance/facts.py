@@ -61,6 +61,7 @@ class ConversationFacts:
     verified: bool
     third_party: bool
     cardholder_started: bool
+    last_inbound_at: datetime | None = None  # the cardholder's latest message in it
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +130,13 @@ _BEST_POINT = (
               case((ContactPoint.preferred.is_(True), 0), else_=1), ContactPoint.id)
     .limit(1)
 )
+_INBOUND = Message.direction == Direction.INBOUND.value
+# A reply's check needs the conversation's last inbound message: read with it, not in a round trip of its own.
+_LAST_INBOUND_IN = (select(func.max(Message.created_at)).where(Message.conversation_id == Conversation.id, _INBOUND)
+                    .correlate(Conversation).scalar_subquery())
 _CONVERSATIONS = select(Conversation.id, Conversation.cardholder_id, Conversation.contact_point_id,
                         Conversation.channel, Conversation.verified, Conversation.third_party,
-                        Conversation.cardholder_started).where(Conversation.id.in_(_IDS))
+                        Conversation.cardholder_started, _LAST_INBOUND_IN).where(Conversation.id.in_(_IDS))
 _ACCOUNTS = select(Account.id, Account.external_id, Account.cardholder_id, Account.product, Account.currency,
                    Account.balance_minor, Account.minimum_due_minor, Account.due_date, Account.days_past_due,
                    Account.stage, Account.reminders_paused_reason).where(Account.id.in_(_IDS))
@@ -144,8 +149,6 @@ _COUNTED = select(Message.cardholder_id, Message.created_at).where(
     Message.status.in_(WENT_OUT),
     Message.created_at > bindparam("since", type_=Message.created_at.type),
 )
-_INBOUND = Message.direction == Direction.INBOUND.value
-_LAST_IN_CONVERSATION = select(func.max(Message.created_at)).where(Message.conversation_id == bindparam("id"), _INBOUND)
 _LAST_ON_POINT = select(func.max(Message.created_at)).where(Message.contact_point_id == bindparam("id"), _INBOUND)
 _SENT_SINCE = (Message.direction == Direction.OUTBOUND.value, Message.purpose == bindparam("purpose"),
                Message.status.in_(WENT_OUT), Message.created_at >= bindparam("since", type_=Message.created_at.type))
@@ -198,7 +201,7 @@ def load_facts_many(session: Session, queries: Sequence[FactsQuery], now: dateti
                                            row[8], row[9], row[10]))
     conversations = _by_id(session, _CONVERSATIONS, {r.conversation_id for r in requests if r.conversation_id},
                            lambda row: ConversationFacts(row[0], row[1], row[2], row[3], bool(row[4]), bool(row[5]),
-                                                         bool(row[6])))
+                                                         bool(row[6]), row[7]))
     accounts = _by_id(session, _ACCOUNTS, {r.account_id for r in requests if r.account_id is not None},
                       lambda row: AccountFacts(row[0], row[1], row[2], row[3], row[4], int(row[5]), int(row[6]),
                                                row[7], int(row[8]), row[9], row[10]))
@@ -255,7 +258,7 @@ def _best_point(session: Session, request: SendRequest) -> PointFacts | None:
 
 def _last_inbound(session: Session, conversation: ConversationFacts | None, point: PointFacts | None) -> datetime | None:
     if conversation is not None:
-        return session.scalar(_LAST_IN_CONVERSATION, {"id": conversation.id})
+        return conversation.last_inbound_at
     if point is not None:
         return session.scalar(_LAST_ON_POINT, {"id": point.id})
     return None

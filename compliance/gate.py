@@ -116,7 +116,8 @@ class ComplianceGate:
         to_send: list[tuple[int, SendRequest, Evaluation, Recorded]] = []
         for index, evaluation, rec in zip(positions, evaluations, recorded, strict=True):
             request, decision = requests[index], evaluation.decision
-            log.info("gate.decision", message_id=rec.message_id, outcome=decision.outcome.value,
+            # DEBUG: the decision's record is its row and audit event; a log line per message costs at dispatch rates.
+            log.debug("gate.decision", message_id=rec.message_id, outcome=decision.outcome.value,
                      reasons=list(decision.reasons), rule=decision.rule, outbox_id=request.outbox_id)
             status = STATUS_OF[decision.outcome].value
             outcomes[index] = DeliveryOutcome(decision, rec.message_id, rec.decision_id, status)

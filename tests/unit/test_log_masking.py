@@ -136,3 +136,17 @@ def test_bot_token_inside_a_bot_api_url_is_masked() -> None:
     # httpx logs request URLs at INFO; the token sits right after "/bot" with no word boundary.
     text = scrub_string('HTTP Request: POST https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0/sendMessage')
     assert "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0" not in text
+
+
+def test_a_secret_in_a_query_string_is_masked() -> None:
+    # Rasa's REST channel takes its auth token as ?token=; httpx logs the whole URL.
+    text = scrub_string('HTTP Request: POST http://127.0.0.1:5005/webhooks/rest/webhook?token=1Lb5nHeI-0huYNzi&x=1 "200"')
+    assert "1Lb5nHeI-0huYNzi" not in text
+    assert "?token=[secret]&x=1" in text
+
+
+def test_httpx_request_lines_stay_below_info() -> None:
+    # One line per outbound HTTP call (every dialogue turn, every provider send) is noise at INFO.
+    _capture(json_output=True)
+    assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
+    assert logging.getLogger("httpx").isEnabledFor(logging.WARNING)
