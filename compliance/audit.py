@@ -25,6 +25,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from compliance import pg_writes
 from core.clock import Clock, ensure_utc
 from storage.tables import AuditEvent, AuditHead
 
@@ -135,8 +136,11 @@ def append_many(session: Session, entries: Sequence[Entry], *, at: datetime) -> 
                      "subject_type": entry.subject_type, "subject_id": subject, "payload": clean,
                      "prev_hash": prev_hash, "hash": digest})
         prev_hash = digest
-    session.execute(_INSERT, rows)
-    session.execute(_SET_HASH, {"new_hash": prev_hash})
+    if session.get_bind().dialect.name == "postgresql":
+        pg_writes.insert_events(session, rows, prev_hash, HEAD_ID)  # one round trip while the head is held
+    else:
+        session.execute(_INSERT, rows)
+        session.execute(_SET_HASH, {"new_hash": prev_hash})
     return rows
 
 

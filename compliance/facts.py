@@ -113,9 +113,10 @@ class LedgerFacts:
 # statement costs more than running it. Plain column selects, not ORM loads, for the same reason. Each reads one
 # kind of fact for a whole batch of requests (`ids`), not one request at a time.
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)
-_HOLDERS = select(Cardholder.id, Cardholder.external_id, Cardholder.jurisdiction, Cardholder.timezone,
+HOLDER_COLUMNS = (Cardholder.id, Cardholder.external_id, Cardholder.jurisdiction, Cardholder.timezone,
                   Cardholder.language, Cardholder.do_not_contact, Cardholder.do_not_contact_at,
-                  Cardholder.cease_requested_at, Cardholder.vulnerable).where(Cardholder.id.in_(_IDS))
+                  Cardholder.cease_requested_at, Cardholder.vulnerable)
+_HOLDERS = select(*HOLDER_COLUMNS).where(Cardholder.id.in_(_IDS))
 _POINT_COLUMNS = (ContactPoint.id, ContactPoint.cardholder_id, ContactPoint.channel, ContactPoint.address,
                   ContactPoint.consent_basis, ContactPoint.consent_at, ContactPoint.verified,
                   ContactPoint.opted_out_at, ContactPoint.opted_out_method, ContactPoint.status,
@@ -166,8 +167,12 @@ def load_holder(session: Session, cardholder_id: int) -> HolderFacts:
 def load_holders(session: Session, ids: Iterable[int]) -> dict[int, HolderFacts]:
     """Cardholders by id; an unknown id is simply absent."""
     rows = session.execute(_HOLDERS, {"ids": sorted(set(ids))}).all()
-    return {row[0]: HolderFacts(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], bool(row[8]))
-            for row in rows}
+    return {row[0]: holder_facts(row) for row in rows}
+
+
+def holder_facts(row: Sequence[Any]) -> HolderFacts:
+    """From a row of HOLDER_COLUMNS."""
+    return HolderFacts(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], bool(row[8]))
 
 
 def ledger_facts(row: Any) -> LedgerFacts | None:

@@ -39,7 +39,7 @@ from compliance.facts import (
     load_facts_many,
     load_holders,
 )
-from compliance.gate_records import STATUS_OF, Recorded, lock_ledgers, record_decisions, record_sent
+from compliance.gate_records import STATUS_OF, Recorded, lock_holders, record_decisions, record_sent
 from compliance.hours import resolve_zone
 from compliance.packs import PackRegistry
 from compliance.provider_errors import INVALID_ADDRESS_CODES, OPT_OUT_CODES
@@ -104,11 +104,10 @@ class ComplianceGate:
         never uses up the provider's capacity."""
         now = self._clock.now()
         with transaction(self._sessions) as session:
-            holders = load_holders(session, [r.cardholder_id for r in requests])
+            holders, ledgers = lock_holders(session, [r.cardholder_id for r in requests])
             # Positions, not the requests themselves: one request object may stand in a batch more than once.
             positions = [i for i, r in enumerate(requests) if r.cardholder_id in holders]
             known = [requests[i] for i in positions]
-            ledgers = lock_ledgers(session, [r.cardholder_id for r in known])
             evaluations = self._evaluate_many(session, known, [holders[r.cardholder_id] for r in known], now, ledgers)
             recorded = record_decisions(session, self._audit, known, evaluations, now) if known else []
         outcomes: list[DeliveryOutcome | Exception] = [

@@ -18,13 +18,21 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from compliance import pg_writes
 from compliance.audit import AuditLog, Entry
 from compliance.contract import SendRequest
 from compliance.decide import Evaluation
-from compliance.facts import LedgerFacts, ledger_facts
+from compliance.facts import (
+    HOLDER_COLUMNS,
+    HolderFacts,
+    LedgerFacts,
+    holder_facts,
+    ledger_facts,
+    load_holders,
+)
 from core.enums import DecisionOutcome, Direction, MessageStatus
 from core.ports import SendResult
-from storage.tables import ComplianceDecision, ContactLedger, Message, OutboxItem
+from storage.tables import Cardholder, ComplianceDecision, ContactLedger, Message, OutboxItem
 
 _LEDGER = cast(Table, ContactLedger.__table__)
 _DECISIONS = cast(Table, ComplianceDecision.__table__)
@@ -35,6 +43,10 @@ _HOLDERS = _LEDGER.c.cardholder_id.in_(bindparam("ids", expanding=True))
 _LEDGER_COLUMNS = (_LEDGER.c.cardholder_id, _LEDGER.c.contacts_total, _LEDGER.c.last_contact_at,
                    _LEDGER.c.first_disclosure_at)
 _LOCK_PG = select(*_LEDGER_COLUMNS).where(_HOLDERS).order_by(_LEDGER.c.cardholder_id).with_for_update()
+# PostgreSQL: the cardholders' facts come with their locked ledger rows, one round trip for both.
+_LOCK_WITH_HOLDERS_PG = (select(*_LEDGER_COLUMNS, *HOLDER_COLUMNS)
+                         .join(Cardholder, Cardholder.id == _LEDGER.c.cardholder_id).where(_HOLDERS)
+                         .order_by(_LEDGER.c.cardholder_id).with_for_update(of=_LEDGER))
 # SQLite has no row locks: a write first makes this transaction take the database write lock before it reads.
 _LOCK_SQLITE = update(_LEDGER).where(_HOLDERS).values(contacts_total=_LEDGER.c.contacts_total).returning(
     *_LEDGER_COLUMNS)
@@ -58,6 +70,26 @@ class Recorded:
     decision_id: int
 
 
+def lock_holders(session: Session, cardholder_ids: Sequence[int]
+                 ) -> tuple[dict[int, HolderFacts], dict[int, LedgerFacts | None]]:
+    """The known cardholders among these, and their locked ledger rows (created where missing). An unknown id is
+    simply absent from both."""
+    ids = sorted(set(cardholder_ids))
+    if session.get_bind().dialect.name != "postgresql":
+        holders = load_holders(session, ids)
+        return holders, lock_ledgers(session, list(holders))
+    width = len(_LEDGER_COLUMNS)
+    rows = session.execute(_LOCK_WITH_HOLDERS_PG, {"ids": ids}).all()
+    holders = {row[0]: holder_facts(row[width:]) for row in rows}
+    ledgers = {row[0]: ledger_facts(row[1:width]) for row in rows}
+    unlocked = [holder for holder in ids if holder not in holders]  # no ledger row yet, or no such cardholder
+    if unlocked:
+        more = load_holders(session, unlocked)
+        holders.update(more)
+        ledgers.update(lock_ledgers(session, list(more)))
+    return holders, ledgers
+
+
 def lock_ledgers(session: Session, cardholder_ids: Sequence[int]) -> dict[int, LedgerFacts | None]:
     """Lock the ledger rows of these (known) cardholders, creating the missing ones first."""
     postgres = session.get_bind().dialect.name == "postgresql"
@@ -77,20 +109,29 @@ def record_decisions(session: Session, audit: AuditLog, requests: Sequence[SendR
                      evaluations: Sequence[Evaluation], now: datetime) -> list[Recorded]:
     """Write each decision, its message row (sending / deferred / blocked), the outbox link, the ledger count and
     the audit events, all in the caller's transaction."""
-    decision_ids = list(session.scalars(_INSERT_DECISIONS, [_decision_row(e, now) for e in evaluations]))
-    messages = [_message_row(r, e, d, now) for r, e, d in zip(requests, evaluations, decision_ids, strict=True)]
-    message_ids = list(session.scalars(_INSERT_MESSAGES, messages))
+    decisions = [_decision_row(e, now) for e in evaluations]
     # The outbox row learns its message in this same transaction: a dispatcher that dies after the commit leaves a
     # row the reconciler settles exactly (provider lookup or review), never a blind resend.
-    links = [{"outbox": r.outbox_id, "message": m} for r, m in zip(requests, message_ids, strict=True)
-             if r.outbox_id is not None]
-    if links:
-        session.execute(_LINK_OUTBOX, links)
-    counted = [(r, e) for r, e in zip(requests, evaluations, strict=True) if e.decision.allowed]
-    for statement, first in ((_COUNT_CONTACT, False), (_COUNT_FIRST_CONTACT, True)):
-        params = [{"holder": r.cardholder_id, "at": now} for r, e in counted if e.first_disclosure is first]
-        if params:
-            session.execute(statement, params)
+    if session.get_bind().dialect.name == "postgresql":
+        messages = [_message_row(r, e, None, now) for r, e in zip(requests, evaluations, strict=True)]
+        contacts = [(r.cardholder_id, e.first_disclosure) for r, e in zip(requests, evaluations, strict=True)
+                    if e.decision.allowed]
+        ids = pg_writes.insert_decisions(session, decisions, messages, [r.outbox_id for r in requests], contacts,
+                                         now)
+        message_ids, decision_ids = [m for m, _ in ids], [d for _, d in ids]
+    else:
+        decision_ids = list(session.scalars(_INSERT_DECISIONS, decisions))
+        messages = [_message_row(r, e, d, now) for r, e, d in zip(requests, evaluations, decision_ids, strict=True)]
+        message_ids = list(session.scalars(_INSERT_MESSAGES, messages))
+        links = [{"outbox": r.outbox_id, "message": m} for r, m in zip(requests, message_ids, strict=True)
+                 if r.outbox_id is not None]
+        if links:
+            session.execute(_LINK_OUTBOX, links)
+        counted = [(r, e) for r, e in zip(requests, evaluations, strict=True) if e.decision.allowed]
+        for statement, first in ((_COUNT_CONTACT, False), (_COUNT_FIRST_CONTACT, True)):
+            params = [{"holder": r.cardholder_id, "at": now} for r, e in counted if e.first_disclosure is first]
+            if params:
+                session.execute(statement, params)
     # Last before commit: the audit head stays locked for as short a time as possible.
     audit.append_many(session, [
         Entry(r.author, "compliance.decision", "message", m, _audit_payload(r, e, d, row["text"]))
@@ -126,7 +167,7 @@ def _template_id(request: SendRequest, evaluation: Evaluation) -> str | None:
     return None if request.free_text is not None else request.template_id
 
 
-def _message_row(request: SendRequest, evaluation: Evaluation, decision_id: int, now: datetime) -> dict[str, Any]:
+def _message_row(request: SendRequest, evaluation: Evaluation, decision_id: int | None, now: datetime) -> dict[str, Any]:
     decision, facts, template = evaluation.decision, evaluation.facts, evaluation.template
     return dict(
         cardholder_id=request.cardholder_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -32,8 +34,36 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    ping_idle = kwargs.pop("ping_idle_after_s", IDLE_PING_S)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine, ping_idle)
+    return engine
+
+
+# A pooled connection unused for this long is tested before it is handed out (a database restart or a network
+# timeout drops idle connections). A busy service's connections come back within milliseconds and are reused as
+# they are: testing every checkout, as pool_pre_ping does, costs a round trip on every transaction, which a
+# chat turn (three transactions) feels under load. A connection that breaks while busy fails that one
+# transaction, which its caller retries or reports, exactly as a connection lost mid-transaction would.
+IDLE_PING_S = 10.0
+
+
+def _ping_when_idle(engine: Engine, idle_s: float) -> None:
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("checked_in_at")
+        if returned is not None and time.monotonic() - returned < idle_s:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool discards this connection and hands out a fresh one instead.
+            raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
