@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import BindParameter, bindparam, case, func, select
+from sqlalchemy import ARRAY, BigInteger, BindParameter, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from compliance.contract import SendRequest
@@ -135,12 +135,23 @@ _INBOUND = Message.direction == Direction.INBOUND.value
 # A reply's check needs the conversation's last inbound message: read with it, not in a round trip of its own.
 _LAST_INBOUND_IN = (select(func.max(Message.created_at)).where(Message.conversation_id == Conversation.id, _INBOUND)
                     .correlate(Conversation).scalar_subquery())
-_CONVERSATIONS = select(Conversation.id, Conversation.cardholder_id, Conversation.contact_point_id,
-                        Conversation.channel, Conversation.verified, Conversation.third_party,
-                        Conversation.cardholder_started, _LAST_INBOUND_IN).where(Conversation.id.in_(_IDS))
-_ACCOUNTS = select(Account.id, Account.external_id, Account.cardholder_id, Account.product, Account.currency,
-                   Account.balance_minor, Account.minimum_due_minor, Account.due_date, Account.days_past_due,
-                   Account.stage, Account.reminders_paused_reason).where(Account.id.in_(_IDS))
+_CONVERSATION_COLUMNS = (Conversation.id, Conversation.cardholder_id, Conversation.contact_point_id,
+                         Conversation.channel, Conversation.verified, Conversation.third_party,
+                         Conversation.cardholder_started, _LAST_INBOUND_IN)
+_CONVERSATIONS = select(*_CONVERSATION_COLUMNS).where(Conversation.id.in_(_IDS))
+_ACCOUNT_COLUMNS = (Account.id, Account.external_id, Account.cardholder_id, Account.product, Account.currency,
+                    Account.balance_minor, Account.minimum_due_minor, Account.due_date, Account.days_past_due,
+                    Account.stage, Account.reminders_paused_reason)
+_ACCOUNTS = select(*_ACCOUNT_COLUMNS).where(Account.id.in_(_IDS))
+# PostgreSQL: points, conversations and accounts in one round trip. unnest() pads the shorter id lists with NULL,
+# so each row carries at most one of each, joined by id.
+_WANTED = func.unnest(bindparam("points", type_=ARRAY(BigInteger)), bindparam("conversations", type_=ARRAY(BigInteger)),
+                      bindparam("accounts", type_=ARRAY(BigInteger))).table_valued("point", "conversation",
+                                                                                    "account").render_derived("wanted")
+_ONE_READ_PG = (select(*_POINT_COLUMNS, *_CONVERSATION_COLUMNS, *_ACCOUNT_COLUMNS).select_from(_WANTED)
+                .outerjoin(ContactPoint, ContactPoint.id == _WANTED.c.point)
+                .outerjoin(Conversation, Conversation.id == _WANTED.c.conversation)
+                .outerjoin(Account, Account.id == _WANTED.c.account))
 _LEDGERS = select(ContactLedger.cardholder_id, ContactLedger.contacts_total, ContactLedger.last_contact_at,
                   ContactLedger.first_disclosure_at).where(ContactLedger.cardholder_id.in_(_IDS))
 _COUNTED = select(Message.cardholder_id, Message.created_at).where(
@@ -201,15 +212,10 @@ def load_facts_many(session: Session, queries: Sequence[FactsQuery], now: dateti
     counted sends, ledgers); the rarer reads (a best address, a last inbound, confirmations since an opt-out)
     are made per request, only where needed."""
     requests = [q.request for q in queries]
-    points = _by_id(session, _POINTS, {r.contact_point_id for r in requests if r.contact_point_id is not None},
-                    lambda row: PointFacts(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7],
-                                           row[8], row[9], row[10]))
-    conversations = _by_id(session, _CONVERSATIONS, {r.conversation_id for r in requests if r.conversation_id},
-                           lambda row: ConversationFacts(row[0], row[1], row[2], row[3], bool(row[4]), bool(row[5]),
-                                                         bool(row[6]), row[7]))
-    accounts = _by_id(session, _ACCOUNTS, {r.account_id for r in requests if r.account_id is not None},
-                      lambda row: AccountFacts(row[0], row[1], row[2], row[3], row[4], int(row[5]), int(row[6]),
-                                               row[7], int(row[8]), row[9], row[10]))
+    points, conversations, accounts = _points_conversations_accounts(
+        session, {r.contact_point_id for r in requests if r.contact_point_id is not None},
+        {r.conversation_id for r in requests if r.conversation_id},
+        {r.account_id for r in requests if r.account_id is not None})
     unlocked = {q.holder.id for q in queries if q.ledger is None}
     ledgers = {row[0]: ledger_facts(row[1:]) for row in session.execute(_LEDGERS, {"ids": sorted(unlocked)})
                } if unlocked else {}
@@ -247,6 +253,44 @@ def load_facts_many(session: Session, queries: Sequence[FactsQuery], now: dateti
     return facts
 
 
+def _point(row: Sequence[Any]) -> PointFacts:
+    return PointFacts(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7], row[8], row[9], row[10])
+
+
+def _conversation(row: Sequence[Any]) -> ConversationFacts:
+    return ConversationFacts(row[0], row[1], row[2], row[3], bool(row[4]), bool(row[5]), bool(row[6]), row[7])
+
+
+def _account(row: Sequence[Any]) -> AccountFacts:
+    return AccountFacts(row[0], row[1], row[2], row[3], row[4], int(row[5]), int(row[6]), row[7], int(row[8]),
+                        row[9], row[10])
+
+
+def _points_conversations_accounts(session: Session, point_ids: set[int], conversation_ids: set[int],
+                                   account_ids: set[int]) -> tuple[dict[int, PointFacts],
+                                                                   dict[int, ConversationFacts],
+                                                                   dict[int, AccountFacts]]:
+    if session.get_bind().dialect.name != "postgresql":
+        return (_by_id(session, _POINTS, point_ids, _point), _by_id(session, _CONVERSATIONS, conversation_ids,
+                                                                        _conversation),
+                _by_id(session, _ACCOUNTS, account_ids, _account))
+    points: dict[int, PointFacts] = {}
+    conversations: dict[int, ConversationFacts] = {}
+    accounts: dict[int, AccountFacts] = {}
+    if not (point_ids or conversation_ids or account_ids):
+        return points, conversations, accounts
+    p, c = len(_POINT_COLUMNS), len(_POINT_COLUMNS) + len(_CONVERSATION_COLUMNS)
+    for row in session.execute(_ONE_READ_PG, {"points": sorted(point_ids), "conversations": sorted(conversation_ids),
+                                              "accounts": sorted(account_ids)}):
+        if row[0] is not None:
+            points[row[0]] = _point(row[:p])
+        if row[p] is not None:
+            conversations[row[p]] = _conversation(row[p:c])
+        if row[c] is not None:
+            accounts[row[c]] = _account(row[c:])
+    return points, conversations, accounts
+
+
 def _by_id(session: Session, statement: Any, ids: set[int], build: Callable[[Any], T]) -> dict[int, T]:
     if not ids:
         return {}
@@ -256,9 +300,7 @@ def _by_id(session: Session, statement: Any, ids: set[int], build: Callable[[Any
 def _best_point(session: Session, request: SendRequest) -> PointFacts | None:
     row = session.execute(_BEST_POINT, {"cardholder_id": request.cardholder_id,
                                         "channel": request.channel.value}).first()
-    if row is None:
-        return None
-    return PointFacts(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7], row[8], row[9], row[10])
+    return None if row is None else _point(row)
 
 
 def _last_inbound(session: Session, conversation: ConversationFacts | None, point: PointFacts | None) -> datetime | None:
