@@ -33,6 +33,7 @@ from core.clock import Clock
 from core.enums import ConversationState, EscalationReason, MessagePurpose
 from core.ports import DialogueEngine, DialogueReply, DialogueTurn, DialogueUnavailable
 from storage.db import transaction
+from storage.tables import Message
 
 log = structlog.get_logger("accord.inbound")
 
@@ -105,21 +106,27 @@ class InboundPipeline:
                 return inbound_store.as_duplicate(claim.duplicate)
 
     def _store(self, session: Session, message: InboundMessage) -> inbound_store.Persisted:
-        """At most four statements: this runs before every turn, so every round trip here is felt in each reply."""
-        channel = message.channel.value
-        stored_id = None
-        if message.provider_message_id is not None:
-            claim = inbound_store.claim_provider_id(session, channel, message.provider_message_id)
-            if claim.duplicate is not None:
-                return inbound_store.as_duplicate(claim.duplicate)
-            stored_id = claim.stored_id
-        sender = inbound_store.find_sender(session, channel, message.address)
+        """Two statements from a known sender (three when the conversation moves on): this runs before every
+        turn, so every round trip here is felt in each reply."""
+        channel, provider_id = message.channel.value, message.provider_message_id
+        sender = inbound_store.find_sender(session, channel, message.address, provider_id)
         if sender is None:
+            stored_id = None
+            if provider_id is not None:
+                claim = inbound_store.claim_provider_id(session, channel, provider_id)
+                if claim.duplicate is not None:
+                    return inbound_store.as_duplicate(claim.duplicate)
+                stored_id = claim.stored_id
             row = inbound_store.inbound_row(channel, message.text, stored_id, message.received_at,
                                             from_address=message.address)
             session.add(row)
             session.flush()
             return inbound_store.Persisted(message_id=row.id, duplicate=False, channel=message.channel)
+        if sender.duplicate_of is not None:
+            duplicate = session.get(Message, sender.duplicate_of)
+            assert duplicate is not None
+            return inbound_store.as_duplicate(duplicate)
+        stored_id = provider_id + inbound_store.TAKEN_ID_SUFFIX if provider_id and sender.id_taken else provider_id
         conversation_id = inbound_store.continue_conversation(session, sender, channel, message.received_at)
         row = inbound_store.inbound_row(
             channel, message.text, stored_id, message.received_at, cardholder_id=sender.cardholder_id,

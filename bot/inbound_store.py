@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from core.enums import Channel, ConversationState, Direction, EscalationStatus, MessageStatus
@@ -85,6 +85,8 @@ class Sender:
     conversation_state: str | None
     verified: bool
     last_message_at: datetime | None
+    duplicate_of: int | None = None  # an inbound message already stored under this provider id (a redelivery)
+    id_taken: bool = False  # another message holds this provider id: store it under the marked id
 
 
 def _sender_statement() -> Any:
@@ -105,9 +107,19 @@ def _sender_statement() -> Any:
         .correlate(ContactPoint)
         .scalar_subquery()
     )
+    # The provider-id questions ride along, so a message from a known sender costs one read before its insert.
+    stored = aliased(Message)
+    duplicate_of = (
+        select(stored.id)
+        .where(stored.provider_message_id.in_([bindparam("provider_id"), bindparam("marked_id")]),
+               stored.direction == Direction.INBOUND.value, stored.channel == bindparam("channel"))
+        .limit(1)
+        .scalar_subquery()
+    )
+    id_taken = exists().where(Message.provider_message_id == bindparam("provider_id"))
     return (
         select(ContactPoint.id, ContactPoint.cardholder_id, Cardholder.language, primary_account, Conversation.id,
-               Conversation.state, Conversation.verified, Conversation.last_message_at)
+               Conversation.state, Conversation.verified, Conversation.last_message_at, duplicate_of, id_taken)
         .join(Cardholder, Cardholder.id == ContactPoint.cardholder_id)
         .outerjoin(Conversation, Conversation.id == open_conversation_id)
         .where(ContactPoint.channel == bindparam("channel"), ContactPoint.address == bindparam("address"))
@@ -119,13 +131,18 @@ def _sender_statement() -> Any:
 _SENDER = _sender_statement()
 
 
-def find_sender(session: Session, channel: str, address: str) -> Sender | None:
-    """One statement: every inbound message needs all of this before the dialogue engine may see it."""
-    row = session.execute(_SENDER, {"channel": channel, "address": address}).first()
+def find_sender(session: Session, channel: str, address: str, provider_message_id: str | None = None) -> Sender | None:
+    """One statement: every inbound message needs all of this before the dialogue engine may see it. With a
+    provider id, it also says whether the message was stored already and under which id to store it (as
+    claim_provider_id does)."""
+    marked = provider_message_id + TAKEN_ID_SUFFIX if provider_message_id is not None else None
+    row = session.execute(_SENDER, {"channel": channel, "address": address, "provider_id": provider_message_id,
+                                    "marked_id": marked}).first()
     if row is None:
         return None
-    point_id, holder_id, language, account_id, conversation_id, state, verified, last_at = row
-    return Sender(point_id, holder_id, language, account_id, conversation_id, state, bool(verified), last_at)
+    point_id, holder_id, language, account_id, conversation_id, state, verified, last_at, duplicate, taken = row
+    return Sender(point_id, holder_id, language, account_id, conversation_id, state, bool(verified), last_at,
+                  duplicate, bool(taken))
 
 
 def continue_conversation(session: Session, sender: Sender, channel: str, at: datetime) -> int:

@@ -119,13 +119,16 @@ def append(session: Session, actor: str, kind: str, subject_type: str, subject_i
     return AuditEvent(**append_many(session, [Entry(actor, kind, subject_type, subject_id, payload)], at=at)[0])
 
 
-def append_many(session: Session, entries: Sequence[Entry], *, at: datetime) -> list[dict[str, Any]]:
+def append_many(session: Session, entries: Sequence[Entry], *, at: datetime,
+                reserved: tuple[int, str] | None = None) -> list[dict[str, Any]]:
     """Append events in order, in the caller's transaction, holding the head row once for all of them: a batch
-    of decisions costs one head update, not one each. Returns the rows written."""
+    of decisions costs one head update, not one each. `reserved`: the caller already advanced the head by
+    exactly len(entries) in this transaction (last seq, the hash the first must chain onto). Returns the rows
+    written."""
     if not entries:
         return []
     at = ensure_utc(at)
-    last_seq, prev_hash = _advance_head(session, len(entries))
+    last_seq, prev_hash = reserved if reserved is not None else _advance_head(session, len(entries))
     rows: list[dict[str, Any]] = []
     for seq, entry in enumerate(entries, start=last_seq - len(entries) + 1):
         clean = normalise_payload(entry.payload)
@@ -154,8 +157,9 @@ class AuditLog:
                payload: Mapping[str, Any], *, at: datetime | None = None) -> AuditEvent:
         return append(session, actor, kind, subject_type, subject_id, payload, at=at or self._clock.now())
 
-    def append_many(self, session: Session, entries: Sequence[Entry], *, at: datetime | None = None) -> None:
-        append_many(session, entries, at=at or self._clock.now())
+    def append_many(self, session: Session, entries: Sequence[Entry], *, at: datetime | None = None,
+                    reserved: tuple[int, str] | None = None) -> None:
+        append_many(session, entries, at=at or self._clock.now(), reserved=reserved)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from compliance import pg_writes
-from compliance.audit import AuditLog, Entry
+from compliance.audit import HEAD_ID, AuditLog, Entry
 from compliance.contract import SendRequest
 from compliance.decide import Evaluation
 from compliance.facts import (
@@ -116,10 +116,12 @@ def record_decisions(session: Session, audit: AuditLog, requests: Sequence[SendR
         messages = [_message_row(r, e, None, now) for r, e in zip(requests, evaluations, strict=True)]
         contacts = [(r.cardholder_id, e.first_disclosure) for r, e in zip(requests, evaluations, strict=True)
                     if e.decision.allowed]
-        ids = pg_writes.insert_decisions(session, decisions, messages, [r.outbox_id for r in requests], contacts,
-                                         now)
-        message_ids, decision_ids = [m for m, _ in ids], [d for _, d in ids]
+        decided = pg_writes.insert_decisions(session, decisions, messages, [r.outbox_id for r in requests],
+                                             contacts, now, HEAD_ID)
+        message_ids, decision_ids = [m for m, _ in decided.ids], [d for _, d in decided.ids]
+        reserved = decided.audit_reserved
     else:
+        reserved = None
         decision_ids = list(session.scalars(_INSERT_DECISIONS, decisions))
         messages = [_message_row(r, e, d, now) for r, e, d in zip(requests, evaluations, decision_ids, strict=True)]
         message_ids = list(session.scalars(_INSERT_MESSAGES, messages))
@@ -132,11 +134,12 @@ def record_decisions(session: Session, audit: AuditLog, requests: Sequence[SendR
             params = [{"holder": r.cardholder_id, "at": now} for r, e in counted if e.first_disclosure is first]
             if params:
                 session.execute(statement, params)
-    # Last before commit: the audit head stays locked for as short a time as possible.
+    # Last before commit, so the audit head stays locked for as short a time as possible (on PostgreSQL the
+    # decisions' statement reserved their sequence numbers, taking the head's lock one round trip earlier).
     audit.append_many(session, [
         Entry(r.author, "compliance.decision", "message", m, _audit_payload(r, e, d, row["text"]))
         for r, e, d, m, row in zip(requests, evaluations, decision_ids, message_ids, messages, strict=True)
-    ], at=now)
+    ], at=now, reserved=reserved)
     return [Recorded(m, d) for m, d in zip(message_ids, decision_ids, strict=True)]
 
 

@@ -2,7 +2,8 @@
 
 Every bot reply, officer reply and reminder waits on these round trips while the cardholder's ledger row (and, for
 the audit chain, the head row) is locked, so they are folded together:
-  - a batch's decisions, their messages, the outbox links and the contact-ledger counts: one statement;
+  - a batch's decisions, their messages, the outbox links, the contact-ledger counts and the reservation of
+    their audit sequence numbers on the chain head: one statement;
   - a batch's audit events and the chain head's new hash: one statement (after the head is advanced).
 The statement text never changes with the batch size, so PostgreSQL prepares it once per connection, where a
 multi-row VALUES list is a new, longer statement for the driver to parse every time.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -74,8 +76,10 @@ WITH input AS (
     UPDATE contact_ledger l SET contacts_total = l.contacts_total + c.k, last_contact_at = :now,
         first_disclosure_at = CASE WHEN c.first THEN :now ELSE l.first_disclosure_at END
     FROM counted c WHERE l.cardholder_id = c.cardholder_id
+), head AS (
+    UPDATE audit_head SET seq = seq + :audit_count WHERE id = :audit_head RETURNING seq, hash
 )
-SELECT id, decision_id FROM messages ORDER BY id
+SELECT m.id, m.decision_id, head.seq, head.hash FROM messages m LEFT JOIN head ON true ORDER BY m.id
 """.split()))
 
 _EVENTS_AND_HEAD = text("""
@@ -96,13 +100,20 @@ _MESSAGE_COLUMNS = ("cardholder_id", "account_id", "conversation_id", "contact_p
                     "purpose", "author", "template_id", "template_version", "language")
 
 
+@dataclass(frozen=True)
+class Decided:
+    ids: list[tuple[int, int]]  # (message id, decision id) for each input, in order
+    audit_reserved: tuple[int, str] | None  # the audit head advanced by one per decision: (last seq, prev hash)
+
+
 def insert_decisions(session: Session, decisions: Sequence[dict[str, Any]], messages: Sequence[dict[str, Any]],
-                     outbox_ids: Sequence[int | None], contacts: Sequence[tuple[int, bool]],
-                     now: datetime) -> list[tuple[int, int]]:
-    """Insert each decision and its outbound message, link the outbox rows and count the contacts in the
-    cardholders' (already locked) ledgers: `contacts`, one (cardholder id, first disclosure?) per allowed message.
-    Returns (message id, decision id) for each input, in order. `decisions` and `messages` are the rows
-    gate_records builds for either backend."""
+                     outbox_ids: Sequence[int | None], contacts: Sequence[tuple[int, bool]], now: datetime,
+                     audit_head: int) -> Decided:
+    """Insert each decision and its outbound message, link the outbox rows, count the contacts in the
+    cardholders' (already locked) ledgers (`contacts`: one (cardholder id, first disclosure?) per allowed
+    message), and reserve one audit sequence number per decision on the chain head, which this locks until
+    commit (None if the head row does not exist yet). `decisions` and `messages` are the rows gate_records
+    builds for either backend."""
     params: dict[str, Any] = {name: [row[name] for row in decisions] for name in _DECISION_COLUMNS}
     params.update({name: [_json(row[name]) for row in decisions] for name in _DECISION_JSON})
     params.update({name: [row[name] for row in messages] for name in _MESSAGE_COLUMNS})
@@ -113,10 +124,14 @@ def insert_decisions(session: Session, decisions: Sequence[dict[str, Any]], mess
     params["ledger_holder"] = [holder for holder, _ in contacts]
     params["ledger_first"] = [first for _, first in contacts]
     params["now"] = ensure_utc(now)
+    params["audit_count"] = len(decisions)
+    params["audit_head"] = audit_head
     rows = session.execute(_DECIDE, params).all()
     if len(rows) != len(messages):
         raise RuntimeError(f"recorded {len(rows)} of {len(messages)} decisions")
-    return [(int(row[0]), int(row[1])) for row in rows]
+    head = rows[0][2:]
+    reserved = (int(head[0]), str(head[1])) if head[0] is not None else None
+    return Decided([(int(row[0]), int(row[1])) for row in rows], reserved)
 
 
 def insert_events(session: Session, rows: Sequence[dict[str, Any]], new_hash: str, head_id: int) -> None:
