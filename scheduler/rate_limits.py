@@ -2,7 +2,9 @@
 
 A sender's limit (a Twilio number's MPS, a Telegram bot's ~30 messages/s) binds all dispatchers together, so
 its bucket lives in the database: a worker reserves a few tokens at a time under a row lock, then spends them
-locally. However many processes run on however many machines, they never together exceed the bucket.
+locally. However many processes run on however many machines, they never together take more than the bucket
+gives; in any one second the provider sees at most the rate and the burst plus one reserved chunk (a tenth of a
+second's worth) per worker, spent a moment after it was reserved.
 Recipient limits (Telegram's 1 message/s per chat) are kept per process.
 """
 
