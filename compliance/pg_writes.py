@@ -4,7 +4,8 @@ Every bot reply, officer reply and reminder waits on these round trips while the
 the audit chain, the head row) is locked, so they are folded together:
   - a batch's decisions, their messages, the outbox links, the contact-ledger counts and the reservation of
     their audit sequence numbers on the chain head: one statement;
-  - a batch's audit events and the chain head's new hash: one statement (after the head is advanced).
+  - a batch's audit events and the chain head's new hash: one statement (after the head is advanced);
+  - the sent messages' marks and the advance of the head for their audit events: one statement.
 The statement text never changes with the batch size, so PostgreSQL prepares it once per connection, where a
 multi-row VALUES list is a new, longer statement for the driver to parse every time.
 
@@ -82,6 +83,15 @@ WITH input AS (
 SELECT m.id, m.decision_id, head.seq, head.hash FROM messages m LEFT JOIN head ON true ORDER BY m.id
 """.split()))
 
+_MARK_SENT = text(" ".join("""
+WITH sent AS (
+    UPDATE messages SET status = 'sent', provider_message_id = s.provider_id, sent_at = :at
+    FROM unnest(CAST(:message AS bigint[]), CAST(:provider_id AS text[])) AS s(message, provider_id)
+    WHERE messages.id = s.message
+)
+UPDATE audit_head SET seq = seq + :audit_count WHERE id = :audit_head RETURNING seq, hash
+""".split()))
+
 _EVENTS_AND_HEAD = text("""
 WITH events AS (
     INSERT INTO audit_events (seq, occurred_at, actor, kind, subject_type, subject_id, payload, prev_hash, hash)
@@ -132,6 +142,16 @@ def insert_decisions(session: Session, decisions: Sequence[dict[str, Any]], mess
     head = rows[0][2:]
     reserved = (int(head[0]), str(head[1])) if head[0] is not None else None
     return Decided([(int(row[0]), int(row[1])) for row in rows], reserved)
+
+
+def mark_sent(session: Session, sent: Sequence[tuple[int, str | None]], at: datetime, audit_head: int,
+              audit_count: int) -> tuple[int, str] | None:
+    """Mark messages sent with their provider ids (`sent`: (message id, provider id)) and reserve `audit_count`
+    audit sequence numbers on the chain head: (last seq, prev hash), or None if the head row does not exist yet."""
+    row = session.execute(_MARK_SENT, {"message": [m for m, _ in sent], "provider_id": [p for _, p in sent],
+                                       "at": ensure_utc(at), "audit_head": audit_head,
+                                       "audit_count": audit_count}).first()
+    return (int(row[0]), str(row[1])) if row is not None else None
 
 
 def insert_events(session: Session, rows: Sequence[dict[str, Any]], new_hash: str, head_id: int) -> None:
