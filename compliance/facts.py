@@ -154,14 +154,13 @@ _ONE_READ_PG = (select(*_POINT_COLUMNS, *_CONVERSATION_COLUMNS, *_ACCOUNT_COLUMN
                 .outerjoin(Account, Account.id == _WANTED.c.account))
 _LEDGERS = select(ContactLedger.cardholder_id, ContactLedger.contacts_total, ContactLedger.last_contact_at,
                   ContactLedger.first_disclosure_at).where(ContactLedger.cardholder_id.in_(_IDS))
-# Outbound messages that count toward the caps, sent after `since`.
-COUNTED_SINCE = (
+_COUNTED = select(Message.cardholder_id, Message.created_at).where(
+    Message.cardholder_id.in_(_IDS),
     Message.direction == Direction.OUTBOUND.value,
     Message.counts_toward_cap.is_(True),
     Message.status.in_(WENT_OUT),
     Message.created_at > bindparam("since", type_=Message.created_at.type),
 )
-_COUNTED = select(Message.cardholder_id, Message.created_at).where(Message.cardholder_id.in_(_IDS), *COUNTED_SINCE)
 _LAST_ON_POINT = select(func.max(Message.created_at)).where(Message.contact_point_id == bindparam("id"), _INBOUND)
 _SENT_SINCE = (Message.direction == Direction.OUTBOUND.value, Message.purpose == bindparam("purpose"),
                Message.status.in_(WENT_OUT), Message.created_at >= bindparam("since", type_=Message.created_at.type))
@@ -201,7 +200,6 @@ class FactsQuery:
     window_hours: int
     ledger: LedgerFacts | None = None
     replies: bool = True
-    counted: Sequence[datetime] | None = None  # counted sends the caller already read (from at least window_hours)
 
 
 def load_facts(session: Session, request: SendRequest, holder: HolderFacts, now: datetime,
@@ -223,15 +221,9 @@ def load_facts_many(session: Session, queries: Sequence[FactsQuery], now: dateti
                } if unlocked else {}
     since = {q.holder.id: now - timedelta(hours=q.window_hours) for q in queries}
     counted: dict[int, list[datetime]] = {}
-    for query in queries:
-        if query.counted is not None:
-            counted[query.holder.id] = [at for at in query.counted if at > since[query.holder.id]]
-    unread = sorted(holder for holder in since if holder not in counted)
-    if unread:
-        rows = session.execute(_COUNTED, {"ids": unread, "since": min(since[holder] for holder in unread)})
-        for holder_id, created_at in rows:
-            if created_at > since[holder_id]:
-                counted.setdefault(holder_id, []).append(created_at)
+    for holder_id, created_at in session.execute(_COUNTED, {"ids": sorted(since), "since": min(since.values())}):
+        if created_at > since[holder_id]:
+            counted.setdefault(holder_id, []).append(created_at)
     facts = []
     for query in queries:
         request, holder = query.request, query.holder

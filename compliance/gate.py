@@ -17,7 +17,7 @@ the database will once they are recorded (caps, contact counts, first disclosure
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 import structlog
@@ -66,8 +66,6 @@ class ComplianceGate:
         self._channels = dict(channels)
         self._audit = audit
         self._metrics = metrics
-        # Counted sends are read this far back with the ledger lock; each pack's checks look at their own window.
-        self._longest_cap_window = max((cap.window_hours for pack in packs for cap in pack.frequency.caps), default=24)
 
     def policy_versions(self) -> dict[str, str]:
         return {**self._packs.policy_versions(), **self._catalog.policy_versions()}
@@ -106,13 +104,11 @@ class ComplianceGate:
         never uses up the provider's capacity."""
         now = self._clock.now()
         with transaction(self._sessions) as session:
-            locked = lock_holders(session, [r.cardholder_id for r in requests],
-                                  now - timedelta(hours=self._longest_cap_window))
+            holders, ledgers = lock_holders(session, [r.cardholder_id for r in requests])
             # Positions, not the requests themselves: one request object may stand in a batch more than once.
-            positions = [i for i, r in enumerate(requests) if r.cardholder_id in locked.holders]
+            positions = [i for i, r in enumerate(requests) if r.cardholder_id in holders]
             known = [requests[i] for i in positions]
-            evaluations = self._evaluate_many(session, known, [locked.holders[r.cardholder_id] for r in known], now,
-                                              locked.ledgers, locked.counted)
+            evaluations = self._evaluate_many(session, known, [holders[r.cardholder_id] for r in known], now, ledgers)
             recorded = record_decisions(session, self._audit, known, evaluations, now) if known else []
         outcomes: list[DeliveryOutcome | Exception] = [
             UnknownCardholder(f"no cardholder with id {r.cardholder_id}") for r in requests]
@@ -133,8 +129,7 @@ class ComplianceGate:
         return outcomes
 
     def _evaluate_many(self, session: Session, requests: Sequence[SendRequest], holders: Sequence[HolderFacts],
-                       now: datetime, ledgers: Mapping[int, LedgerFacts | None] | None,
-                       counted: Mapping[int, Sequence[datetime]] | None = None) -> list[Evaluation]:
+                       now: datetime, ledgers: Mapping[int, LedgerFacts | None] | None) -> list[Evaluation]:
         queries, packs = [], []
         for request, holder in zip(requests, holders, strict=True):
             pack = self._packs.get(holder.jurisdiction)
@@ -143,8 +138,7 @@ class ComplianceGate:
                 queries.append(FactsQuery(
                     request, holder, max(cap.window_hours for cap in pack.frequency.caps),
                     ledgers.get(holder.id) if ledgers is not None else None,
-                    replies=request.purpose in pack.frequency.replies.purposes,
-                    counted=counted.get(holder.id) if counted is not None else None))
+                    replies=request.purpose in pack.frequency.replies.purposes))
         facts = iter(load_facts_many(session, queries, now) if queries else [])
         evaluations = []
         earlier: dict[int, list[tuple[SendRequest, Evaluation]]] = {}

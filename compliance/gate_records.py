@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,6 @@ from compliance.audit import HEAD_ID, AuditLog, Entry
 from compliance.contract import SendRequest
 from compliance.decide import Evaluation
 from compliance.facts import (
-    COUNTED_SINCE,
     HOLDER_COLUMNS,
     HolderFacts,
     LedgerFacts,
@@ -44,11 +43,8 @@ _HOLDERS = _LEDGER.c.cardholder_id.in_(bindparam("ids", expanding=True))
 _LEDGER_COLUMNS = (_LEDGER.c.cardholder_id, _LEDGER.c.contacts_total, _LEDGER.c.last_contact_at,
                    _LEDGER.c.first_disclosure_at)
 _LOCK_PG = select(*_LEDGER_COLUMNS).where(_HOLDERS).order_by(_LEDGER.c.cardholder_id).with_for_update()
-# PostgreSQL: the cardholders' facts and their sends that count toward the caps come with their locked ledger
-# rows, one round trip for all three.
-_COUNTED_PG = (select(func.array_agg(Message.created_at))
-               .where(Message.cardholder_id == _LEDGER.c.cardholder_id, *COUNTED_SINCE).scalar_subquery())
-_LOCK_WITH_HOLDERS_PG = (select(*_LEDGER_COLUMNS, *HOLDER_COLUMNS, _COUNTED_PG)
+# PostgreSQL: the cardholders' facts come with their locked ledger rows, one round trip for both.
+_LOCK_WITH_HOLDERS_PG = (select(*_LEDGER_COLUMNS, *HOLDER_COLUMNS)
                          .join(Cardholder, Cardholder.id == _LEDGER.c.cardholder_id).where(_HOLDERS)
                          .order_by(_LEDGER.c.cardholder_id).with_for_update(of=_LEDGER))
 # SQLite has no row locks: a write first makes this transaction take the database write lock before it reads.
@@ -74,30 +70,24 @@ class Recorded:
     decision_id: int
 
 
-@dataclass(frozen=True)
-class Locked:
-    holders: dict[int, HolderFacts]  # the known cardholders; an unknown id is simply absent
-    ledgers: dict[int, LedgerFacts | None]  # their ledger rows, locked (created where missing)
-    counted: dict[int, list[datetime]]  # where already read: their sends counting toward caps since `since`
-
-
-def lock_holders(session: Session, cardholder_ids: Sequence[int], since: datetime) -> Locked:
-    """Lock these cardholders' ledger rows and read what the gate needs with them."""
+def lock_holders(session: Session, cardholder_ids: Sequence[int]
+                 ) -> tuple[dict[int, HolderFacts], dict[int, LedgerFacts | None]]:
+    """The known cardholders among these, and their locked ledger rows (created where missing). An unknown id is
+    simply absent from both."""
     ids = sorted(set(cardholder_ids))
     if session.get_bind().dialect.name != "postgresql":
         holders = load_holders(session, ids)
-        return Locked(holders, lock_ledgers(session, list(holders)), {})
-    width, end = len(_LEDGER_COLUMNS), len(_LEDGER_COLUMNS) + len(HOLDER_COLUMNS)
-    rows = session.execute(_LOCK_WITH_HOLDERS_PG, {"ids": ids, "since": since}).all()
-    holders = {row[0]: holder_facts(row[width:end]) for row in rows}
+        return holders, lock_ledgers(session, list(holders))
+    width = len(_LEDGER_COLUMNS)
+    rows = session.execute(_LOCK_WITH_HOLDERS_PG, {"ids": ids}).all()
+    holders = {row[0]: holder_facts(row[width:]) for row in rows}
     ledgers = {row[0]: ledger_facts(row[1:width]) for row in rows}
-    counted = {row[0]: list(row[end] or ()) for row in rows}
     unlocked = [holder for holder in ids if holder not in holders]  # no ledger row yet, or no such cardholder
     if unlocked:
         more = load_holders(session, unlocked)
         holders.update(more)
         ledgers.update(lock_ledgers(session, list(more)))
-    return Locked(holders, ledgers, counted)
+    return holders, ledgers
 
 
 def lock_ledgers(session: Session, cardholder_ids: Sequence[int]) -> dict[int, LedgerFacts | None]:
