@@ -7,7 +7,10 @@ the audit chain, the head row) is locked, so they are folded together:
   - a batch's audit events and the chain head's new hash: one statement (after the head is advanced);
   - the sent messages' marks and the advance of the head for their audit events: one statement.
 The statement text never changes with the batch size, so PostgreSQL prepares it once per connection, where a
-multi-row VALUES list is a new, longer statement for the driver to parse every time.
+multi-row VALUES list is a new, longer statement for the driver to parse every time. The rows travel as one JSON
+document (`jsonb_array_elements`): psycopg escapes the strings of a text array in Python, character class by
+character class, while a JSON string parameter goes as it is, and the JSON columns stay JSON without a second
+encoding.
 
 Row order: the rows are inserted in input order (`ORDER BY n`), so their serial ids ascend in that order; the
 messages are joined back to their inputs by that rank (the same reliance on ascending serial ids that
@@ -34,24 +37,20 @@ from core.clock import ensure_utc
 # so the text stays under psycopg's 4 KB limit for caching a parsed statement.
 _DECIDE = text(" ".join("""
 WITH input AS (
-    SELECT * FROM unnest(
-        CAST(:outcome AS text[]), CAST(:rule AS text[]), CAST(:reasons AS text[]), CAST(:checks AS text[]),
-        CAST(:policy_pack AS text[]), CAST(:policy_version AS text[]), CAST(:counters AS text[]),
-        CAST(:timezone AS text[]), CAST(:local_time AS text[]), CAST(:defer_until AS timestamptz[]),
-        CAST(:cardholder_id AS bigint[]), CAST(:account_id AS bigint[]), CAST(:conversation_id AS bigint[]),
-        CAST(:contact_point_id AS bigint[]), CAST(:channel AS text[]), CAST(:status AS text[]),
-        CAST(:purpose AS text[]), CAST(:author AS text[]), CAST(:template_id AS text[]),
-        CAST(:template_version AS bigint[]), CAST(:language AS text[]), CAST(:body AS text[]),
-        CAST(:counts AS boolean[]), CAST(:outbox_id AS bigint[])
-    ) WITH ORDINALITY AS i(outcome, rule, reasons, checks, policy_pack, policy_version, counters, timezone,
-                           local_time, defer_until, cardholder_id, account_id, conversation_id, contact_point_id,
-                           channel, status, purpose, author, template_id, template_version, language, body,
-                           counts, outbox_id, n)
+    SELECT n, r->>0 AS outcome, r->>1 AS rule, r->2 AS reasons, r->3 AS checks, r->>4 AS policy_pack,
+           r->>5 AS policy_version, r->6 AS counters, r->>7 AS timezone, r->>8 AS local_time,
+           CAST(r->>9 AS timestamptz) AS defer_until, CAST(r->>10 AS bigint) AS cardholder_id,
+           CAST(r->>11 AS bigint) AS account_id, CAST(r->>12 AS bigint) AS conversation_id,
+           CAST(r->>13 AS bigint) AS contact_point_id, r->>14 AS channel, r->>15 AS status, r->>16 AS purpose,
+           r->>17 AS author, r->>18 AS template_id, CAST(r->>19 AS integer) AS template_version,
+           r->>20 AS language, r->>21 AS body, CAST(r->>22 AS boolean) AS counts,
+           CAST(r->>23 AS bigint) AS outbox_id
+    FROM jsonb_array_elements(CAST(:rows AS jsonb)) WITH ORDINALITY AS x(r, n)
 ), decisions AS (
     INSERT INTO compliance_decisions (outcome, rule, reasons, checks, policy_pack, policy_version, counters,
                                       timezone, local_time, defer_until, decided_at)
-    SELECT outcome, rule, CAST(reasons AS jsonb), CAST(checks AS jsonb), policy_pack, policy_version,
-           CAST(counters AS jsonb), timezone, local_time, defer_until, :now
+    SELECT outcome, rule, reasons, checks, policy_pack, policy_version, counters, timezone, local_time,
+           defer_until, :now
     FROM input ORDER BY n
     RETURNING id
 ), decided AS (
@@ -92,22 +91,17 @@ WITH sent AS (
 UPDATE audit_head SET seq = seq + :audit_count WHERE id = :audit_head RETURNING seq, hash
 """.split()))
 
-_EVENTS_AND_HEAD = text("""
+_EVENTS_AND_HEAD = text(" ".join("""
 WITH events AS (
     INSERT INTO audit_events (seq, occurred_at, actor, kind, subject_type, subject_id, payload, prev_hash, hash)
-    SELECT seq, :occurred_at, actor, kind, subject_type, subject_id, CAST(payload AS jsonb), prev_hash, hash
-    FROM unnest(CAST(:seq AS bigint[]), CAST(:actor AS text[]), CAST(:kind AS text[]),
-                CAST(:subject_type AS text[]), CAST(:subject_id AS text[]), CAST(:payload AS text[]),
-                CAST(:prev_hash AS text[]), CAST(:hash AS text[]))
-         AS e(seq, actor, kind, subject_type, subject_id, payload, prev_hash, hash)
+    SELECT CAST(r->>0 AS bigint), :occurred_at, r->>1, r->>2, r->>3, r->>4, r->5, r->>6, r->>7
+    FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS x(r)
 )
 UPDATE audit_head SET hash = :new_hash WHERE id = :head
-""")
+""".split()))
 
-_DECISION_COLUMNS = ("outcome", "rule", "policy_pack", "policy_version", "timezone", "local_time", "defer_until")
-_DECISION_JSON = ("reasons", "checks", "counters")
-_MESSAGE_COLUMNS = ("cardholder_id", "account_id", "conversation_id", "contact_point_id", "channel", "status",
-                    "purpose", "author", "template_id", "template_version", "language")
+_MESSAGE_FIELDS = ("cardholder_id", "account_id", "conversation_id", "contact_point_id", "channel", "status",
+                   "purpose", "author", "template_id", "template_version", "language", "text")
 
 
 @dataclass(frozen=True)
@@ -124,24 +118,23 @@ def insert_decisions(session: Session, decisions: Sequence[dict[str, Any]], mess
     message), and reserve one audit sequence number per decision on the chain head, which this locks until
     commit (None if the head row does not exist yet). `decisions` and `messages` are the rows gate_records
     builds for either backend."""
-    params: dict[str, Any] = {name: [row[name] for row in decisions] for name in _DECISION_COLUMNS}
-    params.update({name: [_json(row[name]) for row in decisions] for name in _DECISION_JSON})
-    params.update({name: [row[name] for row in messages] for name in _MESSAGE_COLUMNS})
-    params["defer_until"] = [_utc(value) for value in params["defer_until"]]
-    params["body"] = [row["text"] for row in messages]
-    params["counts"] = [bool(row["counts_toward_cap"]) for row in messages]
-    params["outbox_id"] = list(outbox_ids)
+    # One JSON document for the rows: psycopg escapes text arrays in Python, a JSON string goes as it is.
+    rows = [[d["outcome"], d["rule"], d["reasons"], d["checks"], d["policy_pack"], d["policy_version"],
+             d["counters"], d["timezone"], d["local_time"], _iso(d["defer_until"]),
+             *(m[name] for name in _MESSAGE_FIELDS), bool(m["counts_toward_cap"]), outbox]
+            for d, m, outbox in zip(decisions, messages, outbox_ids, strict=True)]
+    params: dict[str, Any] = {"rows": _json(rows)}
     params["ledger_holder"] = [holder for holder, _ in contacts]
     params["ledger_first"] = [first for _, first in contacts]
     params["now"] = ensure_utc(now)
     params["audit_count"] = len(decisions)
     params["audit_head"] = audit_head
-    rows = session.execute(_DECIDE, params).all()
-    if len(rows) != len(messages):
-        raise RuntimeError(f"recorded {len(rows)} of {len(messages)} decisions")
-    head = rows[0][2:]
+    written = session.execute(_DECIDE, params).all()
+    if len(written) != len(messages):
+        raise RuntimeError(f"recorded {len(written)} of {len(messages)} decisions")
+    head = written[0][2:]
     reserved = (int(head[0]), str(head[1])) if head[0] is not None else None
-    return Decided([(int(row[0]), int(row[1])) for row in rows], reserved)
+    return Decided([(int(row[0]), int(row[1])) for row in written], reserved)
 
 
 def mark_sent(session: Session, sent: Sequence[tuple[int, str | None]], at: datetime, audit_head: int,
@@ -158,14 +151,8 @@ def insert_events(session: Session, rows: Sequence[dict[str, Any]], new_hash: st
     """Insert audit events (built and hashed by compliance.audit) and set the chain head's hash."""
     session.execute(_EVENTS_AND_HEAD, {
         "occurred_at": ensure_utc(rows[0]["occurred_at"]),
-        "seq": [row["seq"] for row in rows],
-        "actor": [row["actor"] for row in rows],
-        "kind": [row["kind"] for row in rows],
-        "subject_type": [row["subject_type"] for row in rows],
-        "subject_id": [row["subject_id"] for row in rows],
-        "payload": [json.dumps(row["payload"], ensure_ascii=False) for row in rows],
-        "prev_hash": [row["prev_hash"] for row in rows],
-        "hash": [row["hash"] for row in rows],
+        "rows": _json([[row["seq"], row["actor"], row["kind"], row["subject_type"], row["subject_id"], row["payload"],
+                        row["prev_hash"], row["hash"]] for row in rows]),
         "new_hash": new_hash,
         "head": head_id,
     })
@@ -175,5 +162,5 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    return None if value is None else ensure_utc(value)
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else ensure_utc(value).isoformat()
