@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -50,6 +50,11 @@ _LOCK_WITH_HOLDERS_PG = (select(*_LEDGER_COLUMNS, *HOLDER_COLUMNS)
 # SQLite has no row locks: a write first makes this transaction take the database write lock before it reads.
 _LOCK_SQLITE = update(_LEDGER).where(_HOLDERS).values(contacts_total=_LEDGER.c.contacts_total).returning(
     *_LEDGER_COLUMNS)
+_CREATE_LEDGERS_PG = (postgresql.insert(_LEDGER)
+                      .from_select(["cardholder_id", "contacts_total"],
+                                   select(Cardholder.id, literal(0)).where(Cardholder.id.in_(bindparam("ids",
+                                                                                                         expanding=True))))
+                      .on_conflict_do_nothing(index_elements=["cardholder_id"]))
 _THIS_LEDGER = _LEDGER.c.cardholder_id == bindparam("holder")
 _COUNT_CONTACT = update(_LEDGER).where(_THIS_LEDGER).values(last_contact_at=bindparam("at"),
                                                             contacts_total=_LEDGER.c.contacts_total + 1)
@@ -78,16 +83,13 @@ def lock_holders(session: Session, cardholder_ids: Sequence[int]
     if session.get_bind().dialect.name != "postgresql":
         holders = load_holders(session, ids)
         return holders, lock_ledgers(session, list(holders))
+    rows = list(session.execute(_LOCK_WITH_HOLDERS_PG, {"ids": ids}))
+    unlocked = sorted(set(ids) - {row[0] for row in rows})  # no ledger row yet, or no such cardholder
+    if unlocked:  # a first contact: create the ledger rows of those that exist, then lock them the same way
+        session.execute(_CREATE_LEDGERS_PG, {"ids": unlocked})
+        rows += session.execute(_LOCK_WITH_HOLDERS_PG, {"ids": unlocked})
     width = len(_LEDGER_COLUMNS)
-    rows = session.execute(_LOCK_WITH_HOLDERS_PG, {"ids": ids}).all()
-    holders = {row[0]: holder_facts(row[width:]) for row in rows}
-    ledgers = {row[0]: ledger_facts(row[1:width]) for row in rows}
-    unlocked = [holder for holder in ids if holder not in holders]  # no ledger row yet, or no such cardholder
-    if unlocked:
-        more = load_holders(session, unlocked)
-        holders.update(more)
-        ledgers.update(lock_ledgers(session, list(more)))
-    return holders, ledgers
+    return ({row[0]: holder_facts(row[width:]) for row in rows}, {row[0]: ledger_facts(row[1:width]) for row in rows})
 
 
 def lock_ledgers(session: Session, cardholder_ids: Sequence[int]) -> dict[int, LedgerFacts | None]:
