@@ -126,10 +126,9 @@ class InboundPipeline:
             duplicate = session.get(Message, sender.duplicate_of)
             assert duplicate is not None
             return inbound_store.as_duplicate(duplicate)
-        stored_id = provider_id + inbound_store.TAKEN_ID_SUFFIX if provider_id and sender.id_taken else provider_id
         conversation_id = inbound_store.continue_conversation(session, sender, channel, message.received_at)
         row = inbound_store.inbound_row(
-            channel, message.text, stored_id, message.received_at, cardholder_id=sender.cardholder_id,
+            channel, message.text, sender.stored_id, message.received_at, cardholder_id=sender.cardholder_id,
             contact_point_id=sender.contact_point_id, conversation_id=conversation_id,
         )
         session.add(row)

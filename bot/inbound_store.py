@@ -37,6 +37,11 @@ class Persisted:
 TAKEN_ID_SUFFIX = "#in"
 
 
+def stored_provider_id(provider_message_id: str, taken: bool) -> str:
+    """The id a new inbound message is stored under: its own, or the marked one when another message holds it."""
+    return provider_message_id + TAKEN_ID_SUFFIX if taken else provider_message_id
+
+
 @dataclass(frozen=True)
 class ProviderIdClaim:
     """What a provider's message id means for a new inbound message: a duplicate delivery of a stored one, or the
@@ -53,13 +58,13 @@ _PROVIDER_ID_HOLDERS = select(Message.id, Message.direction, Message.channel, Me
 def claim_provider_id(session: Session, channel: str, provider_message_id: str) -> ProviderIdClaim:
     """One read for both questions: was this message stored already (a redelivery), and does another message hold
     its id (then it is kept under the marked id)."""
-    marked = provider_message_id + TAKEN_ID_SUFFIX
+    marked = stored_provider_id(provider_message_id, taken=True)
     holders = session.execute(_PROVIDER_ID_HOLDERS, {"ids": [provider_message_id, marked]}).all()
     for holder in holders:
         if holder.direction == Direction.INBOUND.value and holder.channel == channel:
             return ProviderIdClaim(session.get(Message, holder.id), provider_message_id)
     taken = any(holder.provider_message_id == provider_message_id for holder in holders)
-    return ProviderIdClaim(None, marked if taken else provider_message_id)
+    return ProviderIdClaim(None, stored_provider_id(provider_message_id, taken))
 
 
 def as_duplicate(message: Message) -> Persisted:
@@ -86,7 +91,7 @@ class Sender:
     verified: bool
     last_message_at: datetime | None
     duplicate_of: int | None = None  # an inbound message already stored under this provider id (a redelivery)
-    id_taken: bool = False  # another message holds this provider id: store it under the marked id
+    stored_id: str | None = None  # the id to store the new message under (see stored_provider_id)
 
 
 def _sender_statement() -> Any:
@@ -135,14 +140,15 @@ def find_sender(session: Session, channel: str, address: str, provider_message_i
     """One statement: every inbound message needs all of this before the dialogue engine may see it. With a
     provider id, it also says whether the message was stored already and under which id to store it (as
     claim_provider_id does)."""
-    marked = provider_message_id + TAKEN_ID_SUFFIX if provider_message_id is not None else None
+    marked = stored_provider_id(provider_message_id, taken=True) if provider_message_id is not None else None
     row = session.execute(_SENDER, {"channel": channel, "address": address, "provider_id": provider_message_id,
                                     "marked_id": marked}).first()
     if row is None:
         return None
     point_id, holder_id, language, account_id, conversation_id, state, verified, last_at, duplicate, taken = row
+    stored_id = stored_provider_id(provider_message_id, bool(taken)) if provider_message_id is not None else None
     return Sender(point_id, holder_id, language, account_id, conversation_id, state, bool(verified), last_at,
-                  duplicate, bool(taken))
+                  duplicate, stored_id)
 
 
 def continue_conversation(session: Session, sender: Sender, channel: str, at: datetime) -> int:

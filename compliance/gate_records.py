@@ -42,7 +42,6 @@ _OUTBOX = cast(Table, OutboxItem.__table__)
 _HOLDERS = _LEDGER.c.cardholder_id.in_(bindparam("ids", expanding=True))
 _LEDGER_COLUMNS = (_LEDGER.c.cardholder_id, _LEDGER.c.contacts_total, _LEDGER.c.last_contact_at,
                    _LEDGER.c.first_disclosure_at)
-_LOCK_PG = select(*_LEDGER_COLUMNS).where(_HOLDERS).order_by(_LEDGER.c.cardholder_id).with_for_update()
 # PostgreSQL: the cardholders' facts come with their locked ledger rows, one round trip for both.
 _LOCK_WITH_HOLDERS_PG = (select(*_LEDGER_COLUMNS, *HOLDER_COLUMNS)
                          .join(Cardholder, Cardholder.id == _LEDGER.c.cardholder_id).where(_HOLDERS)
@@ -82,7 +81,7 @@ def lock_holders(session: Session, cardholder_ids: Sequence[int]
     ids = sorted(set(cardholder_ids))
     if session.get_bind().dialect.name != "postgresql":
         holders = load_holders(session, ids)
-        return holders, lock_ledgers(session, list(holders))
+        return holders, _lock_ledgers_sqlite(session, list(holders))
     rows = list(session.execute(_LOCK_WITH_HOLDERS_PG, {"ids": ids}))
     unlocked = sorted(set(ids) - {row[0] for row in rows})  # no ledger row yet, or no such cardholder
     if unlocked:  # a first contact: create the ledger rows of those that exist, then lock them the same way
@@ -92,18 +91,16 @@ def lock_holders(session: Session, cardholder_ids: Sequence[int]
     return ({row[0]: holder_facts(row[width:]) for row in rows}, {row[0]: ledger_facts(row[1:width]) for row in rows})
 
 
-def lock_ledgers(session: Session, cardholder_ids: Sequence[int]) -> dict[int, LedgerFacts | None]:
-    """Lock the ledger rows of these (known) cardholders, creating the missing ones first."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    lock = _LOCK_PG if postgres else _LOCK_SQLITE
+def _lock_ledgers_sqlite(session: Session, cardholder_ids: Sequence[int]) -> dict[int, LedgerFacts | None]:
+    """SQLite: lock (take the write lock through) the ledger rows of these known cardholders, creating the
+    missing ones first. PostgreSQL does this in lock_holders, joined with the cardholders."""
     ids = sorted(set(cardholder_ids))
-    found = {row[0]: ledger_facts(row[1:]) for row in session.execute(lock, {"ids": ids})}
+    found = {row[0]: ledger_facts(row[1:]) for row in session.execute(_LOCK_SQLITE, {"ids": ids})}
     missing = [holder for holder in ids if holder not in found]
     if missing:
-        make = postgresql.insert if postgres else sqlite.insert
-        session.execute(make(_LEDGER).values([{"cardholder_id": h, "contacts_total": 0} for h in missing])
+        session.execute(sqlite.insert(_LEDGER).values([{"cardholder_id": h, "contacts_total": 0} for h in missing])
                         .on_conflict_do_nothing(index_elements=["cardholder_id"]))
-        found.update({row[0]: ledger_facts(row[1:]) for row in session.execute(lock, {"ids": missing})})
+        found.update({row[0]: ledger_facts(row[1:]) for row in session.execute(_LOCK_SQLITE, {"ids": missing})})
     return found
 
 
