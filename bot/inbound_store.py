@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from core.enums import Channel, ConversationState, Direction, EscalationStatus, MessageStatus
@@ -141,7 +141,7 @@ def find_sender(session: Session, channel: str, address: str, provider_message_i
     provider id, it also says whether the message was stored already and under which id to store it (as
     claim_provider_id does)."""
     marked = stored_provider_id(provider_message_id, taken=True) if provider_message_id is not None else None
-    row = session.execute(_SENDER, {"channel": channel, "address": address, "provider_id": provider_message_id,
+    row = session.connection().execute(_SENDER, {"channel": channel, "address": address, "provider_id": provider_message_id,
                                     "marked_id": marked}).first()
     if row is None:
         return None
@@ -151,16 +151,47 @@ def find_sender(session: Session, channel: str, address: str, provider_message_i
                   duplicate, stored_id)
 
 
-def continue_conversation(session: Session, sender: Sender, channel: str, at: datetime) -> int:
-    """The id of the sender's open conversation, its last-message time moved on to `at`; or of a new one the
-    cardholder started."""
+def store_from_sender(session: Session, sender: Sender, channel: str, text: str, at: datetime) -> tuple[int, int]:
+    """Store a known sender's message in their open conversation (moving its last-message time on to `at`), or in
+    a new one the cardholder started: (message id, conversation id). On PostgreSQL the move and the insert are one
+    statement: this runs before every turn, so each round trip saved is felt in every reply."""
     if sender.conversation_id is None:
-        return start_conversation(session, sender.cardholder_id, sender.contact_point_id, channel, at).id
-    if sender.last_message_at is None or at > sender.last_message_at:
-        session.execute(update(Conversation)
-                        .where(Conversation.id == sender.conversation_id, Conversation.last_message_at < at)
-                        .values(last_message_at=at))
-    return sender.conversation_id
+        conversation_id = start_conversation(session, sender.cardholder_id, sender.contact_point_id, channel, at).id
+        return _insert_inbound(session, _inbound_values(sender, channel, text, at, conversation_id)), conversation_id
+    conversation_id = sender.conversation_id
+    values = _inbound_values(sender, channel, text, at, conversation_id)
+    if sender.last_message_at is not None and at <= sender.last_message_at:
+        return _insert_inbound(session, values), conversation_id
+    if session.get_bind().dialect.name == "postgresql":
+        moved = _MOVE_CONVERSATION.cte("moved")
+        params = {**values, "conversation": conversation_id, "at": at}
+        return int(session.connection().execute(_INSERT_INBOUND.add_cte(moved), params).scalar_one()), conversation_id
+    session.connection().execute(_MOVE_CONVERSATION, {"conversation": conversation_id, "at": at})
+    return _insert_inbound(session, values), conversation_id
+
+
+_MOVE_CONVERSATION = (update(Conversation)
+                      .where(Conversation.id == bindparam("conversation"),
+                             Conversation.last_message_at < bindparam("at", type_=Conversation.last_message_at.type))
+                      .values(last_message_at=bindparam("at")))
+# Explicit bind names: in one statement with the conversation's UPDATE, plain column-named parameters would also
+# be taken as that UPDATE's SET values.
+_INBOUND_COLUMNS = ("channel", "direction", "status", "author", "text", "provider_message_id", "created_at",
+                    "cardholder_id", "contact_point_id", "conversation_id", "counts_toward_cap")
+_INSERT_INBOUND = insert(Message).values({name: bindparam(f"m_{name}") for name in _INBOUND_COLUMNS}
+                                         ).returning(Message.id)
+
+
+def _inbound_values(sender: Sender, channel: str, text: str, at: datetime, conversation_id: int) -> dict[str, Any]:
+    values = {"channel": channel, "direction": Direction.INBOUND.value, "status": MessageStatus.RECEIVED.value,
+              "author": "cardholder", "text": text, "provider_message_id": sender.stored_id, "created_at": at,
+              "cardholder_id": sender.cardholder_id, "contact_point_id": sender.contact_point_id,
+              "conversation_id": conversation_id, "counts_toward_cap": False}
+    return {f"m_{name}": value for name, value in values.items()}
+
+
+def _insert_inbound(session: Session, values: dict[str, Any]) -> int:
+    return int(session.connection().execute(_INSERT_INBOUND, values).scalar_one())
 
 
 def find_contact_point(session: Session, channel: str, address: str) -> ContactPoint | None:

@@ -143,24 +143,25 @@ _ACCOUNT_COLUMNS = (Account.id, Account.external_id, Account.cardholder_id, Acco
                     Account.balance_minor, Account.minimum_due_minor, Account.due_date, Account.days_past_due,
                     Account.stage, Account.reminders_paused_reason)
 _ACCOUNTS = select(*_ACCOUNT_COLUMNS).where(Account.id.in_(_IDS))
-# PostgreSQL: points, conversations and accounts in one round trip. unnest() pads the shorter id lists with NULL,
-# so each row carries at most one of each, joined by id.
-_WANTED = func.unnest(bindparam("points", type_=ARRAY(BigInteger)), bindparam("conversations", type_=ARRAY(BigInteger)),
-                      bindparam("accounts", type_=ARRAY(BigInteger))).table_valued("point", "conversation",
-                                                                                    "account").render_derived("wanted")
-_ONE_READ_PG = (select(*_POINT_COLUMNS, *_CONVERSATION_COLUMNS, *_ACCOUNT_COLUMNS).select_from(_WANTED)
+_LEDGERS = select(ContactLedger.cardholder_id, ContactLedger.contacts_total, ContactLedger.last_contact_at,
+                  ContactLedger.first_disclosure_at).where(ContactLedger.cardholder_id.in_(_IDS))
+_COUNTED_SINCE = (Message.direction == Direction.OUTBOUND.value, Message.counts_toward_cap.is_(True),
+                  Message.status.in_(WENT_OUT), Message.created_at > bindparam("since", type_=Message.created_at.type))
+_COUNTED = select(Message.cardholder_id, Message.created_at).where(Message.cardholder_id.in_(_IDS), *_COUNTED_SINCE)
+# PostgreSQL: points, conversations, accounts and counted sends in one round trip. unnest() pads the shorter id
+# lists with NULL, so each row carries at most one of each, joined by id. The counted sends are read after the
+# caller locked the ledger rows, in a statement of their own snapshot, so they include every send committed by a
+# worker that held the lock before (reading them in the locking statement would not: see test_gate_concurrency).
+_WANTED = func.unnest(*(bindparam(name, type_=ARRAY(BigInteger)) for name in ("points", "conversations", "accounts",
+                                                                           "holders"))
+                      ).table_valued("point", "conversation", "account", "holder").render_derived("wanted")
+_COUNTED_IN = (select(func.array_agg(Message.created_at)).where(Message.cardholder_id == _WANTED.c.holder,
+                                                                 *_COUNTED_SINCE).scalar_subquery())
+_ONE_READ_PG = (select(*_POINT_COLUMNS, *_CONVERSATION_COLUMNS, *_ACCOUNT_COLUMNS, _WANTED.c.holder, _COUNTED_IN)
+                .select_from(_WANTED)
                 .outerjoin(ContactPoint, ContactPoint.id == _WANTED.c.point)
                 .outerjoin(Conversation, Conversation.id == _WANTED.c.conversation)
                 .outerjoin(Account, Account.id == _WANTED.c.account))
-_LEDGERS = select(ContactLedger.cardholder_id, ContactLedger.contacts_total, ContactLedger.last_contact_at,
-                  ContactLedger.first_disclosure_at).where(ContactLedger.cardholder_id.in_(_IDS))
-_COUNTED = select(Message.cardholder_id, Message.created_at).where(
-    Message.cardholder_id.in_(_IDS),
-    Message.direction == Direction.OUTBOUND.value,
-    Message.counts_toward_cap.is_(True),
-    Message.status.in_(WENT_OUT),
-    Message.created_at > bindparam("since", type_=Message.created_at.type),
-)
 _LAST_ON_POINT = select(func.max(Message.created_at)).where(Message.contact_point_id == bindparam("id"), _INBOUND)
 _SENT_SINCE = (Message.direction == Direction.OUTBOUND.value, Message.purpose == bindparam("purpose"),
                Message.status.in_(WENT_OUT), Message.created_at >= bindparam("since", type_=Message.created_at.type))
@@ -212,18 +213,14 @@ def load_facts_many(session: Session, queries: Sequence[FactsQuery], now: dateti
     counted sends, ledgers); the rarer reads (a best address, a last inbound, confirmations since an opt-out)
     are made per request, only where needed."""
     requests = [q.request for q in queries]
-    points, conversations, accounts = _points_conversations_accounts(
-        session, {r.contact_point_id for r in requests if r.contact_point_id is not None},
-        {r.conversation_id for r in requests if r.conversation_id},
-        {r.account_id for r in requests if r.account_id is not None})
+    since = {q.holder.id: now - timedelta(hours=q.window_hours) for q in queries}
+    wanted = _Wanted({r.contact_point_id for r in requests if r.contact_point_id is not None},
+                     {r.conversation_id for r in requests if r.conversation_id},
+                     {r.account_id for r in requests if r.account_id is not None}, since)
+    points, conversations, accounts, counted = _read_wanted(session, wanted)
     unlocked = {q.holder.id for q in queries if q.ledger is None}
     ledgers = {row[0]: ledger_facts(row[1:]) for row in session.execute(_LEDGERS, {"ids": sorted(unlocked)})
                } if unlocked else {}
-    since = {q.holder.id: now - timedelta(hours=q.window_hours) for q in queries}
-    counted: dict[int, list[datetime]] = {}
-    for holder_id, created_at in session.execute(_COUNTED, {"ids": sorted(since), "since": min(since.values())}):
-        if created_at > since[holder_id]:
-            counted.setdefault(holder_id, []).append(created_at)
     facts = []
     for query in queries:
         request, holder = query.request, query.holder
@@ -266,29 +263,48 @@ def _account(row: Sequence[Any]) -> AccountFacts:
                         row[9], row[10])
 
 
-def _points_conversations_accounts(session: Session, point_ids: set[int], conversation_ids: set[int],
-                                   account_ids: set[int]) -> tuple[dict[int, PointFacts],
-                                                                   dict[int, ConversationFacts],
-                                                                   dict[int, AccountFacts]]:
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    points: set[int]
+    conversations: set[int]
+    accounts: set[int]
+    since: dict[int, datetime]  # per cardholder: the start of the longest cap window of their pack
+
+
+_Read = tuple[dict[int, PointFacts], dict[int, ConversationFacts], dict[int, AccountFacts], dict[int, list[datetime]]]
+
+
+def _read_wanted(session: Session, wanted: _Wanted) -> _Read:
+    """Points, conversations, accounts and each cardholder's counted sends: one statement on PostgreSQL, one per
+    kind of fact elsewhere."""
+    earliest = min(wanted.since.values())
     if session.get_bind().dialect.name != "postgresql":
-        return (_by_id(session, _POINTS, point_ids, _point), _by_id(session, _CONVERSATIONS, conversation_ids,
-                                                                        _conversation),
-                _by_id(session, _ACCOUNTS, account_ids, _account))
+        counted: dict[int, list[datetime]] = {}
+        for holder_id, created_at in session.execute(_COUNTED, {"ids": sorted(wanted.since), "since": earliest}):
+            if created_at > wanted.since[holder_id]:
+                counted.setdefault(holder_id, []).append(created_at)
+        return (_by_id(session, _POINTS, wanted.points, _point),
+                _by_id(session, _CONVERSATIONS, wanted.conversations, _conversation),
+                _by_id(session, _ACCOUNTS, wanted.accounts, _account), counted)
     points: dict[int, PointFacts] = {}
     conversations: dict[int, ConversationFacts] = {}
     accounts: dict[int, AccountFacts] = {}
-    if not (point_ids or conversation_ids or account_ids):
-        return points, conversations, accounts
+    counted = {}
     p, c = len(_POINT_COLUMNS), len(_POINT_COLUMNS) + len(_CONVERSATION_COLUMNS)
-    for row in session.execute(_ONE_READ_PG, {"points": sorted(point_ids), "conversations": sorted(conversation_ids),
-                                              "accounts": sorted(account_ids)}):
+    h = c + len(_ACCOUNT_COLUMNS)
+    for row in session.connection().execute(_ONE_READ_PG, {"points": sorted(wanted.points),
+                                              "conversations": sorted(wanted.conversations),
+                                              "accounts": sorted(wanted.accounts), "holders": sorted(wanted.since),
+                                              "since": earliest}):
         if row[0] is not None:
             points[row[0]] = _point(row[:p])
         if row[p] is not None:
             conversations[row[p]] = _conversation(row[p:c])
         if row[c] is not None:
-            accounts[row[c]] = _account(row[c:])
-    return points, conversations, accounts
+            accounts[row[c]] = _account(row[c:h])
+        if row[h] is not None and row[h + 1]:
+            counted[row[h]] = [at for at in row[h + 1] if at > wanted.since[row[h]]]
+    return points, conversations, accounts, counted
 
 
 def _by_id(session: Session, statement: Any, ids: set[int], build: Callable[[Any], T]) -> dict[int, T]:

@@ -82,11 +82,11 @@ def lock_holders(session: Session, cardholder_ids: Sequence[int]
     if session.get_bind().dialect.name != "postgresql":
         holders = load_holders(session, ids)
         return holders, _lock_ledgers_sqlite(session, list(holders))
-    rows = list(session.execute(_LOCK_WITH_HOLDERS_PG, {"ids": ids}))
+    rows = list(session.connection().execute(_LOCK_WITH_HOLDERS_PG, {"ids": ids}))
     unlocked = sorted(set(ids) - {row[0] for row in rows})  # no ledger row yet, or no such cardholder
     if unlocked:  # a first contact: create the ledger rows of those that exist, then lock them the same way
-        session.execute(_CREATE_LEDGERS_PG, {"ids": unlocked})
-        rows += session.execute(_LOCK_WITH_HOLDERS_PG, {"ids": unlocked})
+        session.connection().execute(_CREATE_LEDGERS_PG, {"ids": unlocked})
+        rows += session.connection().execute(_LOCK_WITH_HOLDERS_PG, {"ids": unlocked})
     width = len(_LEDGER_COLUMNS)
     return ({row[0]: holder_facts(row[width:]) for row in rows}, {row[0]: ledger_facts(row[1:width]) for row in rows})
 

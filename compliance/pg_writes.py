@@ -129,7 +129,7 @@ def insert_decisions(session: Session, decisions: Sequence[dict[str, Any]], mess
     params["now"] = ensure_utc(now)
     params["audit_count"] = len(decisions)
     params["audit_head"] = audit_head
-    written = session.execute(_DECIDE, params).all()
+    written = session.connection().execute(_DECIDE, params).all()
     if len(written) != len(messages):
         raise RuntimeError(f"recorded {len(written)} of {len(messages)} decisions")
     head = written[0][2:]
@@ -141,7 +141,7 @@ def mark_sent(session: Session, sent: Sequence[tuple[int, str | None]], at: date
               audit_count: int) -> tuple[int, str] | None:
     """Mark messages sent with their provider ids (`sent`: (message id, provider id)) and reserve `audit_count`
     audit sequence numbers on the chain head: (last seq, prev hash), or None if the head row does not exist yet."""
-    row = session.execute(_MARK_SENT, {"message": [m for m, _ in sent], "provider_id": [p for _, p in sent],
+    row = session.connection().execute(_MARK_SENT, {"message": [m for m, _ in sent], "provider_id": [p for _, p in sent],
                                        "at": ensure_utc(at), "audit_head": audit_head,
                                        "audit_count": audit_count}).first()
     return (int(row[0]), str(row[1])) if row is not None else None
@@ -149,7 +149,7 @@ def mark_sent(session: Session, sent: Sequence[tuple[int, str | None]], at: date
 
 def insert_events(session: Session, rows: Sequence[dict[str, Any]], new_hash: str, head_id: int) -> None:
     """Insert audit events (built and hashed by compliance.audit) and set the chain head's hash."""
-    session.execute(_EVENTS_AND_HEAD, {
+    session.connection().execute(_EVENTS_AND_HEAD, {
         "occurred_at": ensure_utc(rows[0]["occurred_at"]),
         "rows": _json([[row["seq"], row["actor"], row["kind"], row["subject_type"], row["subject_id"], row["payload"],
                         row["prev_hash"], row["hash"]] for row in rows]),
