@@ -266,6 +266,12 @@ def test_a_reminder_conversation_is_continued_not_duplicated(app: Container, clo
     assert result.conversation_id == existing_id
     assert gate(app).requests[0].channel is Channel.TELEGRAM
     assert count(app, Conversation) == 1
+    with app.session_factory() as session:  # the conversation moved on with the message, in the same write
+        assert session.get_one(Conversation, existing_id).last_message_at == clock.now()
+        stored = session.get_one(Message, result.message_id)
+        assert (stored.conversation_id, stored.cardholder_id, stored.contact_point_id) == (
+            existing_id, point.cardholder_id, point.id)
+        assert (stored.direction, stored.status, stored.counts_toward_cap) == ("inbound", "received", False)
 
 
 def test_emoji_and_mixed_script_round_trip(app: Container, clock: FixedClock, dialogue: ScriptedDialogue) -> None:
