@@ -127,6 +127,10 @@ def offer(
                                                                        _terms(party, option, cfg, now), n=n))
     if any(o.fees_waived or o.interest_waived for o in options):
         outcome.say("plan.waivers_interest" if options[0].interest_waived else "plan.waivers_fees")
+    lowest = min((o.monthly_minor for o in options if o.kind == "installments"), default=None)
+    if affordable and lowest is not None and 0 < affordable < lowest:
+        # Policy sets a floor; say so plainly rather than let three unaffordable offers speak for themselves.
+        outcome.say("plan.budget_short", budget=affordable, lowest=lowest)
     return outcome.say("plan.choose")
 
 

@@ -13,6 +13,8 @@ from sqlalchemy import select
 
 from accord.bootstrap import Container
 from accord.dialogue.handback import resume_bot
+from compliance.contract import SendRequest
+from core.enums import Channel, MessagePurpose
 from storage.db import transaction
 from storage.tables import (
     Account,
@@ -148,6 +150,33 @@ def test_offer_choose_read_back_confirm_records_the_plan(api: TestClient, contai
         outbox = session.scalars(select(OutboxItem)).one()
         assert (outbox.template_id, outbox.purpose, outbox.params["first_due_date"]) == (
             "plan.confirmation", "plan_confirmation", "2026-11-30")
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_budget_below_every_option_is_said_plainly(api: TestClient, container: Container, language: str) -> None:
+    cid = _seed(container, language=language)
+    verify(api, cid)
+    offer = post(api, cid, "hardship", {"hardship_type": "job_loss", "affordable_minor": 10_000})  # 100 a month
+    names = templates(offer)
+    assert names[-2:] == ["plan.budget_short", "plan.choose"]
+    options = [r["params"]["monthly"] for r in offer["replies"] if r["template_id"].startswith("plan.option_inst")]
+    short = offer["replies"][-2]["params"]
+    assert short == {"budget": 10_000, "lowest": min(options)} and min(options) > 10_000
+    # Written out by the gate in the cardholder's language, money in the account's currency.
+    gate = container.extras["gate"]
+    with container.session_factory() as session:
+        conversation = session.get_one(Conversation, cid)
+        holder_id, point_id = conversation.cardholder_id, conversation.contact_point_id
+        account_id = session.scalars(select(Account.id).where(Account.cardholder_id == holder_id)).one()
+    decision = gate.evaluate(SendRequest(cardholder_id=holder_id, channel=Channel.SMS, purpose=MessagePurpose.BOT_REPLY,
+                                     template_id="plan.budget_short", author="bot", params=short,
+                                     account_id=account_id, conversation_id=cid, contact_point_id=point_id))
+    assert decision.text, decision.reasons
+    text = decision.text
+    assert ("¥100.00" in text and "专员" in text) if language == "zh" else ("CN¥100.00" in text and "officer" in text)
+    # A budget the options can meet gets no such line.
+    assert "plan.budget_short" not in templates(post(api, cid, "hardship", {"hardship_type": "job_loss",
+                                                                           "affordable_minor": 150_000}))
 
 
 def test_counter_offer_inside_policy_is_read_back(api: TestClient, container: Container) -> None:
