@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import time
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -178,7 +179,12 @@ class Pack(_Strict):
 
     def rule(self, name: str) -> str:
         """The name a decision records for one of this pack's rules, e.g. "US-MA.frequency_cap"."""
-        return f"{self.pack.value}.{name}"
+        return f"{self._rule_prefix}.{name}"
+
+    @cached_property
+    def _rule_prefix(self) -> str:
+        # Asked about ten times per decision: an enum's .value is a Python-level property lookup each time.
+        return str(self.pack.value)
 
     def template_params(self, language: str) -> dict[str, str]:
         """Pack-level wording templates may use: support phone, help resources and the pack's phrases."""
