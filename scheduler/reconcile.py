@@ -6,6 +6,7 @@ A row in `sending` past its lease is never simply sent again. What the gate reco
 - a message already sent, blocked, deferred or failed: the outbox row catches up with it;
 - a message with a provider id but no final status: the provider is asked (adapter.lookup);
 - anything else (the send may or may not have happened): the message and the row are flagged for review.
+Bot and officer replies, which have no outbox row, are settled by the same rule (scheduler/unsettled_replies.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from accord.bootstrap import Container
 from core.enums import Channel, Direction, MessagePurpose, MessageStatus, OutboxStatus
 from scheduler.claim import stale_sending
 from scheduler.config import SchedulerConfig
+from scheduler.unsettled_replies import settle_unsettled_replies
 from storage.db import transaction
 from storage.tables import Account, ComplianceDecision, Message, OutboxItem
 
@@ -127,8 +129,14 @@ class Reconciler:
             except Exception:
                 log.exception("reconcile: outbox row %s failed", row_id)
                 results["error"] += 1
+        try:  # bot and officer replies have no outbox row: the same rule, from the messages table
+            results.update(settle_unsettled_replies(self.container.session_factory, now,
+                                                    self.config.dispatch.lease_timeout_s, self._ask_provider))
+        except Exception:
+            log.exception("reconcile: settling replies left in sending failed")
+            results["error"] += 1
         if results:
-            log.warning("reconciled outbox rows left in sending", extra={"results": dict(results)})
+            log.warning("reconciled outbox rows and replies left in sending", extra={"results": dict(results)})
         return results
 
     def _settle(self, session: Session, row: OutboxItem, retry_at: datetime) -> str:
