@@ -141,8 +141,8 @@ def find_sender(session: Session, channel: str, address: str, provider_message_i
     provider id, it also says whether the message was stored already and under which id to store it (as
     claim_provider_id does)."""
     marked = stored_provider_id(provider_message_id, taken=True) if provider_message_id is not None else None
-    row = session.connection().execute(_SENDER, {"channel": channel, "address": address, "provider_id": provider_message_id,
-                                    "marked_id": marked}).first()
+    row = session.connection().execute(_SENDER, {"channel": channel, "address": address,
+                                                 "provider_id": provider_message_id, "marked_id": marked}).first()
     if row is None:
         return None
     point_id, holder_id, language, account_id, conversation_id, state, verified, last_at, duplicate, taken = row
@@ -163,9 +163,8 @@ def store_from_sender(session: Session, sender: Sender, channel: str, text: str,
     if sender.last_message_at is not None and at <= sender.last_message_at:
         return _insert_inbound(session, values), conversation_id
     if session.get_bind().dialect.name == "postgresql":
-        moved = _MOVE_CONVERSATION.cte("moved")
         params = {**values, "conversation": conversation_id, "at": at}
-        return int(session.connection().execute(_INSERT_INBOUND.add_cte(moved), params).scalar_one()), conversation_id
+        return int(session.connection().execute(_MOVE_AND_INSERT_PG, params).scalar_one()), conversation_id
     session.connection().execute(_MOVE_CONVERSATION, {"conversation": conversation_id, "at": at})
     return _insert_inbound(session, values), conversation_id
 
@@ -180,6 +179,8 @@ _INBOUND_COLUMNS = ("channel", "direction", "status", "author", "text", "provide
                     "cardholder_id", "contact_point_id", "conversation_id", "counts_toward_cap")
 _INSERT_INBOUND = insert(Message).values({name: bindparam(f"m_{name}") for name in _INBOUND_COLUMNS}
                                          ).returning(Message.id)
+# PostgreSQL runs a data-modifying CTE with the insert: one round trip (SQLite has no DML in a WITH clause).
+_MOVE_AND_INSERT_PG = _INSERT_INBOUND.add_cte(_MOVE_CONVERSATION.cte("moved"))
 
 
 def _inbound_values(sender: Sender, channel: str, text: str, at: datetime, conversation_id: int) -> dict[str, Any]:
