@@ -17,6 +17,9 @@ from sqlalchemy import Engine, and_, select, update
 from core.enums import OutboxStatus
 from scheduler.outbox import OUTBOX
 
+# The author the dispatcher writes on every message it sends; both reconcilers read it to tell its messages apart.
+DISPATCHER_AUTHOR = "scheduler"
+
 
 @dataclass(frozen=True, slots=True)
 class ClaimedRow:

@@ -23,7 +23,7 @@ from typing import Any
 from accord.bootstrap import Container
 from compliance.contract import DeliveryOutcome, SendRequest
 from core.enums import Channel, MessagePurpose, OutboxStatus
-from scheduler.claim import ClaimedRow, claim, release, wake_deferred
+from scheduler.claim import DISPATCHER_AUTHOR, ClaimedRow, claim, release, wake_deferred
 from scheduler.config import SchedulerConfig
 from scheduler.rate_limits import RateLimiter
 from scheduler.reconcile import Finish, Reconciler
@@ -238,7 +238,7 @@ def _request(row: ClaimedRow) -> SendRequest:
         channel=Channel(row.channel),
         purpose=MessagePurpose(row.purpose),
         template_id=row.template_id,
-        author="scheduler",
+        author=DISPATCHER_AUTHOR,
         params=dict(row.params or {}),
         account_id=row.account_id,
         conversation_id=row.conversation_id,

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from accord.bootstrap import Container
 from core.enums import Channel, Direction, MessagePurpose, MessageStatus, OutboxStatus
-from scheduler.claim import stale_sending
+from scheduler.claim import DISPATCHER_AUTHOR, stale_sending
 from scheduler.config import SchedulerConfig
 from scheduler.unsettled_replies import settle_unsettled_replies
 from storage.db import transaction
@@ -202,7 +202,7 @@ def _unlinked_message_since(session: Session, row: OutboxItem) -> bool:
     return session.scalar(
         select(Message.id)
         .where(Message.cardholder_id == row.cardholder_id, Message.direction == Direction.OUTBOUND.value,
-               Message.channel == row.channel, Message.author == "scheduler", Message.created_at >= since)
+               Message.channel == row.channel, Message.author == DISPATCHER_AUTHOR, Message.created_at >= since)
         .limit(1)
     ) is not None
 

@@ -20,17 +20,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.audit_link import append_audit
 from core.enums import Direction, MessageStatus
+from scheduler.claim import DISPATCHER_AUTHOR
 from storage.db import transaction
 from storage.tables import Message
 
-# The outbox reconciler owns what the dispatcher sent (author "scheduler"): its rows say what happened to them.
-_DISPATCHER = "scheduler"
 _BATCH = 500
 
 _UNSETTLED = (
     select(Message.id)
     .where(Message.status == MessageStatus.SENDING.value, Message.direction == Direction.OUTBOUND.value,
-           Message.author != _DISPATCHER)
+           Message.author != DISPATCHER_AUTHOR)  # the outbox reconciler settles those from their rows
     .order_by(Message.created_at)
 )
 
