@@ -14,12 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import consent_actions, inbound_store
 from bot.dialogue import NoDialogueEngine
 from bot.escalations import open_escalation
+from bot.inbound_persist import InboundRecorder
 from bot.inbound_types import (
     Gate,
     InboundMessage,
@@ -33,7 +33,6 @@ from core.clock import Clock
 from core.enums import ConversationState, EscalationReason, MessagePurpose
 from core.ports import DialogueEngine, DialogueReply, DialogueTurn, DialogueUnavailable
 from storage.db import transaction
-from storage.tables import Message
 
 log = structlog.get_logger("accord.inbound")
 
@@ -52,6 +51,7 @@ class InboundPipeline:
         metrics: Any = None,
     ) -> None:
         self._sessions = session_factory
+        self._recorder = InboundRecorder(session_factory)
         self._clock = clock
         self._gate = gate
         self._keywords = keywords
@@ -74,7 +74,7 @@ class InboundPipeline:
 
     def receive(self, message: InboundMessage) -> InboundResult:
         message = message.validated()
-        stored = self._persist(message)
+        stored = self._recorder.persist(message)
         result = self._route(message, stored)
         if self._metrics is not None:
             self._metrics.inbound.labels(channel=message.channel.value, outcome=result.outcome.value).inc()
@@ -88,58 +88,6 @@ class InboundPipeline:
             replies=[r.status for r in result.replies],
         )
         return result
-
-    # -- step 1: persist before anything else -------------------------------------------------------------------
-
-    def _persist(self, message: InboundMessage) -> inbound_store.Persisted:
-        try:
-            with transaction(self._sessions) as session:
-                return self._store(session, message)
-        except IntegrityError:
-            # Two deliveries of one provider id raced; the other one stored it first.
-            if message.provider_message_id is None:
-                raise
-            with self._sessions() as session:
-                claim = inbound_store.claim_provider_id(session, message.channel.value, message.provider_message_id)
-                if claim.duplicate is None:
-                    raise
-                return inbound_store.as_duplicate(claim.duplicate)
-
-    def _store(self, session: Session, message: InboundMessage) -> inbound_store.Persisted:
-        """One read and one write from a known sender: this runs before every turn, so every round trip here is
-        felt in each reply."""
-        channel, provider_id = message.channel.value, message.provider_message_id
-        sender = inbound_store.find_sender(session, channel, message.address, provider_id)
-        if sender is None:
-            stored_id = None
-            if provider_id is not None:
-                claim = inbound_store.claim_provider_id(session, channel, provider_id)
-                if claim.duplicate is not None:
-                    return inbound_store.as_duplicate(claim.duplicate)
-                stored_id = claim.stored_id
-            row = inbound_store.inbound_row(channel, message.text, stored_id, message.received_at,
-                                            from_address=message.address)
-            session.add(row)
-            session.flush()
-            return inbound_store.Persisted(message_id=row.id, duplicate=False, channel=message.channel)
-        if sender.duplicate_of is not None:
-            duplicate = session.get(Message, sender.duplicate_of)
-            assert duplicate is not None
-            return inbound_store.as_duplicate(duplicate)
-        message_id, conversation_id = inbound_store.store_from_sender(session, sender, channel, message.text,
-                                                                      message.received_at)
-        return inbound_store.Persisted(
-            message_id=message_id,
-            duplicate=False,
-            channel=message.channel,
-            cardholder_id=sender.cardholder_id,
-            contact_point_id=sender.contact_point_id,
-            conversation_id=conversation_id,
-            conversation_state=sender.conversation_state or ConversationState.BOT.value,
-            language=sender.language,
-            verified=sender.verified,
-            account_id=sender.account_id,
-        )
 
     # -- step 2 onwards: route ------------------------------------------------------------------------------------
 

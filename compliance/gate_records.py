@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, literal, select, update
+from sqlalchemy import Integer, Table, any_, bindparam, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -40,19 +40,22 @@ _MESSAGES = cast(Table, Message.__table__)
 _OUTBOX = cast(Table, OutboxItem.__table__)
 
 _HOLDERS = _LEDGER.c.cardholder_id.in_(bindparam("ids", expanding=True))
+# PostgreSQL: the ids as one array parameter, so the statement text is the same for any batch size and the
+# driver and server parse it once (an expanded IN list of a hundred ids is a new statement each time).
+_ID_ARRAY = bindparam("ids", type_=postgresql.ARRAY(Integer))
 _LEDGER_COLUMNS = (_LEDGER.c.cardholder_id, _LEDGER.c.contacts_total, _LEDGER.c.last_contact_at,
                    _LEDGER.c.first_disclosure_at)
 # PostgreSQL: the cardholders' facts come with their locked ledger rows, one round trip for both.
 _LOCK_WITH_HOLDERS_PG = (select(*_LEDGER_COLUMNS, *HOLDER_COLUMNS)
-                         .join(Cardholder, Cardholder.id == _LEDGER.c.cardholder_id).where(_HOLDERS)
+                         .join(Cardholder, Cardholder.id == _LEDGER.c.cardholder_id)
+                         .where(_LEDGER.c.cardholder_id == any_(_ID_ARRAY))
                          .order_by(_LEDGER.c.cardholder_id).with_for_update(of=_LEDGER))
 # SQLite has no row locks: a write first makes this transaction take the database write lock before it reads.
 _LOCK_SQLITE = update(_LEDGER).where(_HOLDERS).values(contacts_total=_LEDGER.c.contacts_total).returning(
     *_LEDGER_COLUMNS)
 _CREATE_LEDGERS_PG = (postgresql.insert(_LEDGER)
                       .from_select(["cardholder_id", "contacts_total"],
-                                   select(Cardholder.id, literal(0)).where(Cardholder.id.in_(bindparam("ids",
-                                                                                                         expanding=True))))
+                                   select(Cardholder.id, literal(0)).where(Cardholder.id == any_(_ID_ARRAY)))
                       .on_conflict_do_nothing(index_elements=["cardholder_id"]))
 _THIS_LEDGER = _LEDGER.c.cardholder_id == bindparam("holder")
 _COUNT_CONTACT = update(_LEDGER).where(_THIS_LEDGER).values(last_contact_at=bindparam("at"),

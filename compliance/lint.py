@@ -70,43 +70,76 @@ class Finding:
         return f"{self.label} ({self.category}): {self.match!r}"
 
 
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    category: str
+    label: str
+    pattern: re.Pattern[str]
+    folded: re.Pattern[str] | None  # the same pattern, case-sensitive, for a lowered text (see _lowered)
+
+
 class Linter:
     def __init__(self, spec: ForbiddenFile) -> None:
         self.version = spec.version
         self.categories = spec.categories
-        self._patterns: dict[str, list[tuple[str, str, re.Pattern[str]]]] = {lang: [] for lang in LANGUAGES}
+        self._rules: dict[str, list[_Rule]] = {lang: [] for lang in LANGUAGES}
         # One alternation per category and language: the gate lints every message, so one search per category.
         for category in spec.categories:
             for language in LANGUAGES:
                 combined = "|".join(f"(?:{pattern})" for pattern in getattr(category, language))
-                self._patterns[language].append((category.id, category.label, _compile(combined, language)))
+                self._rules[language].append(_rule(category.id, category.label, combined, language))
         self._limited = {
-            language: [_compile("|".join(f"(?:{p})" for p in patterns), language)]
+            language: [_rule("limited_content", "account details in a limited-content message",
+                             "|".join(f"(?:{p})" for p in patterns), language)]
             for language, patterns in spec.limited_content.items()
         }
 
     def lint(self, text: str, language: str) -> list[Finding]:
         """Every forbidden phrase in `text`. A language Accord does not know is checked against all of them."""
-        languages = (language,) if language in self._patterns else LANGUAGES
-        findings = []
-        for lang in languages:
-            for category, label, pattern in self._patterns[lang]:
-                found = pattern.search(text)
-                if found:
-                    findings.append(Finding(category, label, lang, found.group(0)))
-        return findings
+        return _search(self._rules, text, language)
 
     def lint_limited(self, text: str, language: str) -> list[Finding]:
         """Words a limited-content message may not carry: any amount, account or word for a debt."""
-        languages = (language,) if language in self._limited else LANGUAGES
-        findings = []
-        for lang in languages:
-            for pattern in self._limited[lang]:
-                found = pattern.search(text)
-                if found:
-                    findings.append(Finding("limited_content", "account details in a limited-content message",
-                                            lang, found.group(0)))
-        return findings
+        return _search(self._limited, text, language)
+
+
+def _rule(category: str, label: str, pattern: str, language: str) -> _Rule:
+    folded = None
+    if language == "en" and not _NOT_FOLDABLE.search(pattern):
+        folded = re.compile(pattern, re.ASCII)
+    return _Rule(category, label, _compile(pattern, language), folded)
+
+
+def _search(rules: dict[str, list[_Rule]], text: str, language: str) -> list[Finding]:
+    languages = (language,) if language in rules else LANGUAGES
+    findings = []
+    for lang in languages:
+        lowered = _lowered(text) if any(rule.folded for rule in rules[lang]) else None  # zh: never folded
+        for rule in rules[lang]:
+            if rule.folded is not None and lowered is not None:
+                found = rule.folded.search(lowered)
+            else:
+                found = rule.pattern.search(text)
+            if found:
+                findings.append(Finding(rule.category, rule.label, lang, text[found.start():found.end()]))
+    return findings
+
+
+# English is matched case-insensitively, and Python's IGNORECASE search costs two to three times a case-sensitive
+# search of the lowered text. The gate lints every message, so where the two give the same answer the lowered
+# text is searched: the pattern has no upper-case letter at all (so no \W or \S either) and no inline flag such
+# as (?-i:...), and every non-ASCII character of the text is a caseless symbol that no letter, digit, space or
+# word pattern matches either way (such as "£" or "¥"). Lowering such a text changes only ASCII letters, so
+# positions stay the same.
+_NOT_FOLDABLE = re.compile(r"[A-Z]|\(\?[a-zL-]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _lowered(text: str) -> str | None:
+    for char in set(_NON_ASCII.findall(text)):
+        if char.isalnum() or char.isspace() or char.lower() != char or char.upper() != char:
+            return None
+    return text.lower()
 
 
 def load_linter(config_dir: Path) -> Linter:

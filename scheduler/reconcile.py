@@ -25,6 +25,7 @@ from accord.bootstrap import Container
 from core.enums import Channel, Direction, MessagePurpose, MessageStatus, OutboxStatus
 from scheduler.claim import DISPATCHER_AUTHOR, stale_sending
 from scheduler.config import SchedulerConfig
+from scheduler.finish_pg import finish_batch_pg
 from scheduler.unsettled_replies import settle_unsettled_replies
 from storage.db import transaction
 from storage.tables import Account, ComplianceDecision, Message, OutboxItem
@@ -81,26 +82,13 @@ class Reconciler:
         if not finishes:
             return 0
         now = self.container.clock.now()
-        outbox = cast(Table, OutboxItem.__table__)
         with self.container.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SET LOCAL synchronous_commit = off"))  # see finish()
-            # First a write that names the rows still ours: it locks them (PostgreSQL) or takes the write lock
-            # (SQLite) before anything is read, so nothing can take them over half way.
-            owned = {row.id: row for row in conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_([f.row_id for f in finishes]), outbox.c.status == OutboxStatus.SENDING.value,
-                       outbox.c.claimed_by == worker_id[:64])
-                .values(updated_at=now)
-                .returning(outbox.c.id, outbox.c.purpose, outbox.c.account_id))}
-            mine = [f for f in finishes if f.row_id in owned]
-            if mine:
-                conn.execute(_FINISH, [f.params() for f in mine])
-            touched = [{"account": owned[f.row_id].account_id, "now": now} for f in mine
-                       if f.touch and owned[f.row_id].purpose == MessagePurpose.REMINDER.value
-                       and owned[f.row_id].account_id is not None]
-            if touched:
-                conn.execute(_TOUCH, touched)
+                owned_ids = finish_batch_pg(conn, worker_id, finishes, now)
+                mine = [f for f in finishes if f.row_id in owned_ids]
+            else:
+                mine = _finish_many_portable(conn, worker_id, finishes, now)
         if len(mine) < len(finishes):
             log.warning("%d outbox rows were taken over before worker %s finished them", len(finishes) - len(mine),
                         worker_id)
@@ -211,6 +199,26 @@ def _defer_until(session: Session, message: Message) -> datetime | None:
     if message.decision_id is None:
         return None
     return session.scalar(select(ComplianceDecision.defer_until).where(ComplianceDecision.id == message.decision_id))
+
+
+def _finish_many_portable(conn: Connection, worker_id: str, finishes: Sequence[Finish], now: datetime) -> list[Finish]:
+    """SQLite: a write that names the rows still ours comes first and takes the database write lock before
+    anything is read, so nothing can take them over half way; then the rows are finished one by one."""
+    owned = {row.id: row for row in conn.execute(
+        update(_OUTBOX)
+        .where(_OUTBOX.c.id.in_([f.row_id for f in finishes]), _OUTBOX.c.status == OutboxStatus.SENDING.value,
+               _OUTBOX.c.claimed_by == worker_id[:64])
+        .values(updated_at=now)
+        .returning(_OUTBOX.c.id, _OUTBOX.c.purpose, _OUTBOX.c.account_id))}
+    mine = [f for f in finishes if f.row_id in owned]
+    if mine:
+        conn.execute(_FINISH, [f.params() for f in mine])
+    touched = [{"account": owned[f.row_id].account_id, "now": now} for f in mine
+               if f.touch and owned[f.row_id].purpose == MessagePurpose.REMINDER.value
+               and owned[f.row_id].account_id is not None]
+    if touched:
+        conn.execute(_TOUCH, touched)
+    return mine
 
 
 def _count_touch(session: Session, row_id: int, now: datetime) -> None:

@@ -252,6 +252,33 @@ def test_a_gate_error_on_a_reply_hands_the_conversation_to_an_officer(app: Conta
     assert count(app, Message, Message.direction == "inbound") == 1
 
 
+def test_a_message_into_an_open_conversation_takes_one_read_and_one_write(app: Container, clock: FixedClock) -> None:
+    """PostgreSQL: one read and one single-statement write, each committed on its own, so no BEGIN or COMMIT
+    round trips. SQLite has no data-modifying WITH: the conversation's move and the insert share a transaction."""
+    from sqlalchemy import event
+
+    postgres = app.engine.dialect.name == "postgresql"
+    pipeline = pipeline_for(app)
+    pipeline.receive(sms(clock, "hello", "first"))  # opens the conversation, in a transaction
+    seen: list[tuple[str, bool]] = []
+
+    def record(conn, cursor, statement, params, context, many):  # type: ignore[no-untyped-def]
+        driver = conn.connection.driver_connection
+        seen.append((statement.split()[0], driver.autocommit if postgres else driver.in_transaction))
+
+    event.listen(app.engine, "before_cursor_execute", record)
+    try:
+        clock.advance(timedelta(minutes=1))
+        stored = pipeline._recorder.persist(sms(clock, "me again", "second"))
+    finally:
+        event.remove(app.engine, "before_cursor_execute", record)
+    assert seen == ([("SELECT", True), ("WITH", True)] if postgres
+                    else [("SELECT", False), ("UPDATE", False), ("INSERT", True)])
+    with app.session_factory() as session:
+        assert session.get_one(Message, stored.message_id).text == "me again"
+        assert session.get_one(Conversation, stored.conversation_id).last_message_at == clock.now()
+
+
 def test_a_reminder_conversation_is_continued_not_duplicated(app: Container, clock: FixedClock) -> None:
     with transaction(app.session_factory) as session:
         point = session.scalars(select(ContactPoint).where(ContactPoint.channel == "telegram")).one()

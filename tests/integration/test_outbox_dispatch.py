@@ -289,6 +289,41 @@ def test_an_unlinked_message_since_the_claim_means_review_not_requeue(container:
     assert Reconciler(container, scheduler_config(container)).reconcile_stale() == {"review": 1}
 
 
+def test_finishing_a_batch_leaves_rows_taken_over_and_counts_each_reminder(container: Container,
+                                                                           clock: FixedClock) -> None:
+    from core.enums import OutboxStatus
+    from scheduler.reconcile import Finish
+
+    account_id = build(container, dpd=10, stage="dpd_1_29")
+    mine, also_mine, lost, deferred = _queue(container, 4)
+    with transaction(container.session_factory) as session:  # reminders of one account, two of them in the batch
+        session.execute(update(OutboxItem).where(OutboxItem.id.in_([mine, also_mine, lost, deferred]))
+                        .values(purpose="reminder", account_id=account_id))
+    claim(container.engine, "w1", 4, clock.now())
+    with transaction(container.session_factory) as session:  # the lease ran out and another worker took it
+        session.execute(update(OutboxItem).where(OutboxItem.id == lost).values(claimed_by="w2"))
+    until = clock.now() + timedelta(hours=2)
+    clock.advance(timedelta(seconds=5))
+    done = Reconciler(container, scheduler_config(container)).finish_many("w1", [
+        Finish(mine, OutboxStatus.SENT, None, 1, None, touch=True),
+        Finish(also_mine, OutboxStatus.SENT, None, 1, None, touch=True),
+        Finish(lost, OutboxStatus.SENT, None, 1, None, touch=True),
+        Finish(deferred, OutboxStatus.DEFERRED, "outside_contact_hours", 2, None, until)])
+    assert done == 3
+    assert (_row(container, mine).status, _row(container, mine).attempts) == ("sent", 1)
+    assert (_row(container, lost).status, _row(container, lost).claimed_by) == ("sending", "w2")
+    row = _row(container, deferred)
+    assert (row.status, row.last_error, row.attempts, row.not_before) == ("deferred", "outside_contact_hours", 2,
+                                                                          until)
+    with container.session_factory() as session:
+        account = session.get_one(Account, account_id)
+    assert (account.touches_in_stage, account.last_reminder_at) == (2, clock.now())
+    Reconciler(container, scheduler_config(container)).finish_many("w2", [
+        Finish(lost, OutboxStatus.SENT, None, 1, None, touch=True)])
+    with container.session_factory() as session:
+        assert session.get_one(Account, account_id).touches_in_stage == 3
+
+
 def _status(name: str):  # type: ignore[no-untyped-def]
     from core.enums import OutboxStatus
 

@@ -1,0 +1,97 @@
+"""Step one of every inbound message: store it, committed, before anything else runs.
+
+This runs before every chat turn, so its round trips are felt in every reply. The common case, a known sender
+writing into their open conversation on PostgreSQL, is one read and one single-statement write, each committed
+on its own (autocommit): a transaction around them would add a BEGIN and a COMMIT round trip and protect
+nothing more, since the read takes no locks and the write is one atomic statement. Every other case (a new
+sender, a redelivery, a first message, SQLite) runs in one transaction.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import inbound_store
+from bot.inbound_types import InboundMessage
+from core.enums import ConversationState
+from storage.db import transaction
+from storage.tables import Message
+
+
+class InboundRecorder:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+        bind = sessions.kw.get("bind")
+        self._autocommit: sessionmaker[Session] | None = None
+        if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+            self._autocommit = sessionmaker(bind=bind.execution_options(isolation_level="AUTOCOMMIT"),
+                                            expire_on_commit=False)
+
+    def persist(self, message: InboundMessage) -> inbound_store.Persisted:
+        try:
+            return self._persist(message)
+        except IntegrityError:
+            # Two deliveries of one provider id raced; the other one stored it first.
+            if message.provider_message_id is None:
+                raise
+            with self._sessions() as session:
+                claim = inbound_store.claim_provider_id(session, message.channel.value, message.provider_message_id)
+                if claim.duplicate is None:
+                    raise
+                return inbound_store.as_duplicate(claim.duplicate)
+
+    def _persist(self, message: InboundMessage) -> inbound_store.Persisted:
+        if self._autocommit is None:
+            with transaction(self._sessions) as session:
+                return self._store(session, message, _find_sender(session, message))
+        with self._autocommit() as session:
+            sender = _find_sender(session, message)
+            if sender is not None and sender.duplicate_of is None and sender.conversation_id is not None:
+                return self._stored(session, message, sender)  # one statement: the common case
+        # Anything else takes a transaction; the sender just read is reused (the read takes no locks either way).
+        with transaction(self._sessions) as session:
+            return self._store(session, message, sender)
+
+    def _store(self, session: Session, message: InboundMessage,
+               sender: inbound_store.Sender | None) -> inbound_store.Persisted:
+        channel, provider_id = message.channel.value, message.provider_message_id
+        if sender is None:
+            stored_id = None
+            if provider_id is not None:
+                claim = inbound_store.claim_provider_id(session, channel, provider_id)
+                if claim.duplicate is not None:
+                    return inbound_store.as_duplicate(claim.duplicate)
+                stored_id = claim.stored_id
+            row = inbound_store.inbound_row(channel, message.text, stored_id, message.received_at,
+                                            from_address=message.address)
+            session.add(row)
+            session.flush()
+            return inbound_store.Persisted(message_id=row.id, duplicate=False, channel=message.channel)
+        if sender.duplicate_of is not None:
+            duplicate = session.get(Message, sender.duplicate_of)
+            assert duplicate is not None
+            return inbound_store.as_duplicate(duplicate)
+        return self._stored(session, message, sender)
+
+    @staticmethod
+    def _stored(session: Session, message: InboundMessage, sender: inbound_store.Sender) -> inbound_store.Persisted:
+        message_id, conversation_id = inbound_store.store_from_sender(session, sender, message.channel.value,
+                                                                      message.text, message.received_at)
+        return inbound_store.Persisted(
+            message_id=message_id,
+            duplicate=False,
+            channel=message.channel,
+            cardholder_id=sender.cardholder_id,
+            contact_point_id=sender.contact_point_id,
+            conversation_id=conversation_id,
+            conversation_state=sender.conversation_state or ConversationState.BOT.value,
+            language=sender.language,
+            verified=sender.verified,
+            account_id=sender.account_id,
+        )
+
+
+def _find_sender(session: Session, message: InboundMessage) -> inbound_store.Sender | None:
+    return inbound_store.find_sender(session, message.channel.value, message.address, message.provider_message_id)
