@@ -34,10 +34,15 @@ class SharedBucket:
                  wall: Callable[[], float] = time.time) -> None:
         self.engine, self.key, self.rate = engine, key, rate
         self.burst = burst if burst is not None else max(1.0, rate)
-        # Reserve about a tenth of a second's worth at a time: few round trips, little left stranded by a crash.
-        self.chunk = max(1, int(rate / 10))
+        self.chunk = self.chunk_for(rate)
         self.local = 0
         self._wall = wall
+
+    @staticmethod
+    def chunk_for(rate: float) -> int:
+        """Tokens reserved per round trip: about a tenth of a second's worth, so few round trips and little left
+        stranded by a crash."""
+        return max(1, int(rate / 10))
 
     def try_take(self) -> float:
         """0.0 if a token was taken, else the seconds to wait before asking again."""
