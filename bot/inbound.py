@@ -33,6 +33,7 @@ from core.clock import Clock
 from core.enums import ConversationState, EscalationReason, MessagePurpose
 from core.ports import DialogueEngine, DialogueReply, DialogueTurn, DialogueUnavailable
 from storage.db import transaction
+from storage.installation import DialogueSenders, dialogue_senders
 
 log = structlog.get_logger("accord.inbound")
 
@@ -49,8 +50,10 @@ class InboundPipeline:
         keywords: KeywordMatcher,
         dialogue: DialogueEngine | None = None,
         metrics: Any = None,
+        senders: DialogueSenders | None = None,
     ) -> None:
         self._sessions = session_factory
+        self._senders = senders or DialogueSenders(session_factory)
         self._recorder = InboundRecorder(session_factory)
         self._clock = clock
         self._gate = gate
@@ -70,6 +73,7 @@ class InboundPipeline:
             keywords=load_keywords(container.settings.accord_config_dir),
             dialogue=container.extras.get("dialogue"),
             metrics=container.extras.get("metrics"),
+            senders=dialogue_senders(container),
         )
 
     def receive(self, message: InboundMessage) -> InboundResult:
@@ -135,7 +139,7 @@ class InboundPipeline:
         assert stored.conversation_id is not None and stored.cardholder_id is not None
         turn = DialogueTurn(
             conversation_id=stored.conversation_id,
-            sender_id=str(stored.conversation_id),
+            sender_id=self._senders.sender_for(stored.conversation_id),
             text=message.text,
             language=stored.language or "en",
             metadata={

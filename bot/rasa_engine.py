@@ -70,14 +70,14 @@ class RasaDialogueEngine:
                 return False
         return True
 
-    def resume(self, conversation_id: int) -> bool:
-        """Append Rasa's `resume` event after an officer hands back. Sent to every server: only one holds the
-        conversation's tracker, and a resume on an empty tracker is harmless."""
+    def resume(self, sender_id: str) -> bool:
+        """Append Rasa's `resume` event to a conversation's tracker after an officer hands back. Sent to every
+        server: only one holds the conversation's tracker, and a resume on an empty tracker is harmless."""
         acknowledged = False
         for url in set(self._urls.values()):
             try:
                 response = self._client.post(
-                    f"{url}/conversations/{conversation_id}/tracker/events",
+                    f"{url}/conversations/{sender_id}/tracker/events",
                     # The paused turn never reached action_listen; add it so the next message starts a clean turn.
                     json=[{"event": "resume"}, {"event": "action", "name": "action_listen"}],
                     params=self._params(),

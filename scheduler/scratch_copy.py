@@ -24,8 +24,8 @@ from storage.tables import Base
 
 log = logging.getLogger(__name__)
 
-# Machinery state that means nothing in a copy.
-_SKIP = {"scheduler_jobs", "rate_buckets"}
+# Machinery state that means nothing in a copy, and the database's identity: the migrated copy has its own.
+_SKIP = {"scheduler_jobs", "rate_buckets", "installation"}
 _BATCH = 5_000
 
 

@@ -13,6 +13,7 @@ import structlog
 from bot.audit_link import append_audit
 from core.enums import ConversationState
 from storage.db import transaction
+from storage.installation import dialogue_senders
 from storage.tables import Conversation
 
 log = structlog.get_logger("accord.dialogue")
@@ -33,7 +34,7 @@ def resume_bot(container: Any, conversation_id: int, *, officer: str = "officer"
     resume = getattr(engine, "resume", None)
     if not callable(resume):
         return False
-    acknowledged = bool(resume(conversation_id))
+    acknowledged = bool(resume(dialogue_senders(container).sender_for(conversation_id)))
     if not acknowledged:
         log.warning("dialogue.resume_failed", conversation_id=conversation_id)
     return acknowledged

@@ -27,12 +27,14 @@ def _settings() -> tuple:
     return base, token
 
 
-async def call(conversation_id: str, step: str, body: dict[str, Any] | None = None, method: str = "POST") -> dict:
-    """Run one dialogue step in Accord, e.g. await call("42", "verify", {...}); returns its JSON answer.
+async def call(sender_id: str, step: str, body: dict[str, Any] | None = None, method: str = "POST") -> dict:
+    """Run one dialogue step in Accord for the conversation Rasa knows as `sender_id` (Accord wrote its database's
+    namespace and the conversation id into it, and reads them back), e.g. await call(tracker.sender_id, "verify",
+    {...}); returns its JSON answer.
 
     Async, so one slow call never holds up the action server's other conversations."""
     base, token = _settings()
-    url = f"{base}/internal/v1/conversations/{conversation_id}/{step}"
+    url = f"{base}/internal/v1/conversations/{sender_id}/{step}"
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT_S) as client:
             response = await client.request(method, url, json=body, headers={TOKEN_HEADER: token})

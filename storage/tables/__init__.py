@@ -4,6 +4,7 @@ from storage.tables.base import Base
 from storage.tables.binding import BindingToken
 from storage.tables.console import ConsoleUser, LoginThrottle, TemplateDraft
 from storage.tables.conversations import ComplianceDecision, Conversation, Message
+from storage.tables.installation import Installation
 from storage.tables.portfolio import Account, Cardholder, ContactLedger, ContactPoint, Payment, StageChange
 from storage.tables.scheduling import RateBucket, scheduler_jobs
 from storage.tables.work import (
@@ -29,6 +30,7 @@ __all__ = [
     "ContactPoint",
     "Conversation",
     "Escalation",
+    "Installation",
     "Installment",
     "InstallmentPlan",
     "LoginThrottle",

@@ -16,6 +16,7 @@ from accord.dialogue.handback import resume_bot
 from compliance.contract import SendRequest
 from core.enums import Channel, MessagePurpose
 from storage.db import transaction
+from storage.installation import dialogue_senders
 from storage.tables import (
     Account,
     Cardholder,
@@ -62,8 +63,13 @@ def _seed(container: Container, *, stage: str = "dpd_30_59", balance: int = 600_
         return conversation.id
 
 
+def url(api: TestClient, cid: int, step: str) -> str:
+    """The action server's path for a step: Rasa's sender id for the conversation, as the actions send it."""
+    return f"/internal/v1/conversations/{dialogue_senders(api.app.state.container).sender_for(cid)}/{step}"
+
+
 def post(api: TestClient, cid: int, step: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    response = api.post(f"/internal/v1/conversations/{cid}/{step}", json=body,
+    response = api.post(url(api, cid, step), json=body,
                         headers={"X-Accord-Internal-Token": TOKEN})
     assert response.status_code == 200, response.text
     return response.json()
@@ -79,20 +85,19 @@ def verify(api: TestClient, cid: int) -> None:
 
 def test_the_shared_secret_is_required(api: TestClient, container: Container) -> None:
     cid = _seed(container)
-    url = f"/internal/v1/conversations/{cid}/context"
-    assert api.get(url).status_code == 401
-    assert api.get(url, headers={"X-Accord-Internal-Token": "wrong"}).status_code == 401
-    assert api.get(url, headers={"X-Accord-Internal-Token": TOKEN}).status_code == 200
-    assert api.get("/internal/v1/conversations/999999/context",
-                   headers={"X-Accord-Internal-Token": TOKEN}).status_code == 404
+    context = url(api, cid, "context")
+    assert api.get(context).status_code == 401
+    assert api.get(context, headers={"X-Accord-Internal-Token": "wrong"}).status_code == 401
+    assert api.get(context, headers={"X-Accord-Internal-Token": TOKEN}).status_code == 200
+    assert api.get(url(api, 999_999, "context"), headers={"X-Accord-Internal-Token": TOKEN}).status_code == 404
 
 
 def test_context_shows_no_debt_detail_before_verification(api: TestClient, container: Container) -> None:
     cid = _seed(container)
-    context = api.get(f"/internal/v1/conversations/{cid}/context", headers={"X-Accord-Internal-Token": TOKEN}).json()
+    context = api.get(url(api, cid, "context"), headers={"X-Accord-Internal-Token": TOKEN}).json()
     assert (context["verified"], context["stage"], context["language"]) == (False, None, "zh")
     verify(api, cid)
-    context = api.get(f"/internal/v1/conversations/{cid}/context", headers={"X-Accord-Internal-Token": TOKEN}).json()
+    context = api.get(url(api, cid, "context"), headers={"X-Accord-Internal-Token": TOKEN}).json()
     assert (context["verified"], context["stage"]) == (True, "dpd_30_59")
 
 
@@ -297,7 +302,7 @@ def test_hand_back_returns_the_conversation_to_the_bot(api: TestClient, containe
 
 def test_bad_input_is_refused_with_a_clear_error(api: TestClient, container: Container) -> None:
     cid = _seed(container)
-    response = api.post(f"/internal/v1/conversations/{cid}/handoff", json={"reason": "launch_missiles"},
+    response = api.post(url(api, cid, "handoff"), json={"reason": "launch_missiles"},
                         headers={"X-Accord-Internal-Token": TOKEN})
     assert response.status_code == 422 and "reason" in response.text
     assert isinstance(datetime, type)

@@ -81,7 +81,7 @@ def test_health_and_resume(rasa: tuple[FakeRasa, str]) -> None:
     fake, url = rasa
     engine = RasaDialogueEngine({"en": url, "zh": url}, token="t0k")
     assert engine.healthy()
-    assert engine.resume(7)
+    assert engine.resume("7")
     method, path, body = fake.requests[-1]
     assert path.startswith("/conversations/7/tracker/events?token=t0k") and body == [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
     assert not RasaDialogueEngine({"en": "http://127.0.0.1:9"}).healthy()

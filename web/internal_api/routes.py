@@ -7,18 +7,20 @@ and slots. The action server never reaches the database; this is its only door.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Path, status
 from sqlalchemy.orm import Session
 
 from accord.dialogue import handoff, plans, promises, verification
 from accord.dialogue.config import load_dialogue, load_negotiation
 from accord.dialogue.party import DialogueError, Party, TurnOutcome, load_party
 from compliance.contract import SendRequest
+from core.dialogue_sender import ForeignSender
 from core.enums import Channel, EscalationReason, MessagePurpose
 from storage.db import transaction
+from storage.installation import dialogue_senders
 from web.deps import ContainerDep
 from web.internal_api.auth import Authenticated
 from web.internal_api.schemas import (
@@ -45,6 +47,17 @@ ESCALATIONS = {
 }
 
 
+def _conversation_id(conversation_id: Annotated[str, Path()], container: ContainerDep) -> int:
+    """The path holds Rasa's sender id (core.dialogue_sender): this database's namespace and a conversation id."""
+    try:
+        return dialogue_senders(container).conversation_of(conversation_id)
+    except ForeignSender as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
+
+
+ConversationIdDep = Annotated[int, Depends(_conversation_id)]
+
+
 def _step(container: Any, conversation_id: int, work: Callable[[Session, Party], TurnOutcome]) -> StepResult:
     try:
         with transaction(container.session_factory) as session:
@@ -69,7 +82,7 @@ def _dialogue_cfg(container: Any) -> Any:
 
 
 @router.get("/context")
-def context(conversation_id: int, container: ContainerDep) -> Context:
+def context(conversation_id: ConversationIdDep, container: ContainerDep) -> Context:
     max_attempts = _dialogue_cfg(container).verification.max_attempts
     try:
         with container.session_factory() as session:
@@ -86,26 +99,26 @@ def context(conversation_id: int, container: ContainerDep) -> Context:
 
 
 @router.post("/parse")
-def parse(conversation_id: int, body: ParseIn, container: ContainerDep) -> StepResult:
+def parse(conversation_id: ConversationIdDep, body: ParseIn, container: ContainerDep) -> StepResult:
     now, cfg = container.clock.now(), _negotiation(container)
     return _step(container, conversation_id,
                  lambda s, p: promises.parse_slot(p, cfg, slot=body.slot, text=body.text, now=now))
 
 
 @router.post("/verify")
-def verify(conversation_id: int, body: VerifyIn, container: ContainerDep) -> StepResult:
+def verify(conversation_id: ConversationIdDep, body: VerifyIn, container: ContainerDep) -> StepResult:
     now, attempts = container.clock.now(), _dialogue_cfg(container).verification.max_attempts
     return _step(container, conversation_id, lambda s, p: verification.verify(
         s, p, card_last4=body.card_last4, birth_year=body.birth_year, max_attempts=attempts, now=now))
 
 
 @router.post("/balance")
-def balance(conversation_id: int, container: ContainerDep) -> StepResult:
+def balance(conversation_id: ConversationIdDep, container: ContainerDep) -> StepResult:
     return _step(container, conversation_id, lambda s, p: promises.tell_balance(p))
 
 
 @router.post("/hardship")
-def hardship(conversation_id: int, body: HardshipIn, container: ContainerDep) -> StepResult:
+def hardship(conversation_id: ConversationIdDep, body: HardshipIn, container: ContainerDep) -> StepResult:
     now, cfg = container.clock.now(), _negotiation(container)
     return _step(container, conversation_id, lambda s, p: plans.offer(
         s, p, cfg, now=now, hardship_type=plans.first_known([body.hardship_type, *body.hardship_types]),
@@ -114,45 +127,45 @@ def hardship(conversation_id: int, body: HardshipIn, container: ContainerDep) ->
 
 
 @router.post("/plan/select")
-def plan_select(conversation_id: int, body: TextIn, container: ContainerDep) -> StepResult:
+def plan_select(conversation_id: ConversationIdDep, body: TextIn, container: ContainerDep) -> StepResult:
     now, cfg = container.clock.now(), _negotiation(container)
     return _step(container, conversation_id, lambda s, p: plans.select_option(s, p, cfg, now=now, text=body.text))
 
 
 @router.post("/plan/confirm")
-def plan_confirm(conversation_id: int, container: ContainerDep) -> StepResult:
+def plan_confirm(conversation_id: ConversationIdDep, container: ContainerDep) -> StepResult:
     now, cfg = container.clock.now(), _negotiation(container)
     return _step(container, conversation_id, lambda s, p: plans.confirm(s, p, cfg, now=now))
 
 
 @router.post("/plan/reject")
-def plan_reject(conversation_id: int, container: ContainerDep) -> StepResult:
+def plan_reject(conversation_id: ConversationIdDep, container: ContainerDep) -> StepResult:
     now = container.clock.now()
     return _step(container, conversation_id, lambda s, p: plans.reject(s, p, now=now))
 
 
 @router.post("/plan/counter")
-def plan_counter(conversation_id: int, body: TextIn, container: ContainerDep) -> StepResult:
+def plan_counter(conversation_id: ConversationIdDep, body: TextIn, container: ContainerDep) -> StepResult:
     now, cfg = container.clock.now(), _negotiation(container)
     return _step(container, conversation_id, lambda s, p: plans.counter_offer(s, p, cfg, now=now, text=body.text))
 
 
 @router.post("/promise")
-def promise(conversation_id: int, body: PromiseIn, container: ContainerDep) -> StepResult:
+def promise(conversation_id: ConversationIdDep, body: PromiseIn, container: ContainerDep) -> StepResult:
     now, cfg = container.clock.now(), _negotiation(container)
     return _step(container, conversation_id, lambda s, p: promises.record_promise(
         s, p, cfg, now=now, date_value=body.date, amount_value=body.amount))
 
 
 @router.post("/fallback")
-def fallback(conversation_id: int, body: FallbackIn, container: ContainerDep) -> StepResult:
+def fallback(conversation_id: ConversationIdDep, body: FallbackIn, container: ContainerDep) -> StepResult:
     now, limit = container.clock.now(), _dialogue_cfg(container).fallback.max_in_a_row
     return _step(container, conversation_id, lambda s, p: handoff.fallback(
         s, p, now=now, in_a_row=body.in_a_row, limit=limit))
 
 
 @router.post("/handoff")
-def handoff_step(conversation_id: int, body: HandoffIn, container: ContainerDep) -> StepResult:
+def handoff_step(conversation_id: ConversationIdDep, body: HandoffIn, container: ContainerDep) -> StepResult:
     now = container.clock.now()
     opted_out: dict[str, Any] = {}
 

@@ -14,6 +14,7 @@ from accord.dialogue.live_stack import LiveStack
 from bot.inbound import InboundMessage, pipeline_for
 from core.enums import Channel
 from storage.db import transaction
+from storage.installation import dialogue_senders
 from storage.tables import (
     Conversation,
     Escalation,
@@ -130,7 +131,8 @@ def test_a_promise_is_recorded_after_verification(stack: LiveStack, language: st
 
 
 def _tracker(stack: LiveStack, language: str, conversation_id: int) -> dict:
-    response = httpx.get(f"{stack.rasa.urls[language]}/conversations/{conversation_id}/tracker",
+    sender = dialogue_senders(stack.container).sender_for(conversation_id)
+    response = httpx.get(f"{stack.rasa.urls[language]}/conversations/{sender}/tracker",
                          params={"token": stack.rasa.token}, timeout=10)
     response.raise_for_status()
     return response.json()
