@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 NAMESPACE_PATTERN = re.compile(r"[0-9a-f]{8,32}")
-_SENDER = re.compile(r"(?:(?P<namespace>[0-9a-f]{8,32})-)?(?P<conversation>[1-9][0-9]{0,17})")
+_SENDER = re.compile(rf"(?:(?P<namespace>{NAMESPACE_PATTERN.pattern})-)?(?P<conversation>[1-9][0-9]{{0,17}})")
 
 
 class ForeignSender(ValueError):

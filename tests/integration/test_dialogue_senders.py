@@ -4,6 +4,7 @@ new database's conversations (whose ids restart at 1)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -98,8 +99,9 @@ def test_the_dialogue_engine_hears_the_conversation_under_this_databases_namespa
     assert namespace and turn.sender_id == f"{namespace}-{result.conversation_id}"
 
 
+@dataclass
 class _RecordingResume(ScriptedDialogue):
-    resumed: list[str]
+    resumed: list[str] = field(default_factory=list)
 
     def resume(self, sender_id: str) -> bool:
         self.resumed.append(sender_id)
@@ -109,7 +111,6 @@ class _RecordingResume(ScriptedDialogue):
 def test_a_hand_back_resumes_the_namespaced_tracker(app: Container, clock: FixedClock) -> None:
     result = pipeline_for(app).receive(InboundMessage(Channel.SMS, "+12125550123", "hello", clock.now(), "SM1"))
     engine = _RecordingResume()
-    engine.resumed = []
     app.extras["dialogue"] = engine
     assert result.conversation_id is not None
     assert resume_bot(app, result.conversation_id, officer="officer:amy")
