@@ -16,8 +16,16 @@ from actions.accord_client import AccordUnavailable, call
 UNAVAILABLE = {"error": "accord_unavailable"}
 
 
-def say(dispatcher: CollectingDispatcher, template_id: str, **params: Any) -> None:
-    dispatcher.utter_message(json_message={"template_id": template_id, "params": params})
+# Marks a reply that asks again for a form slot whose answer Accord could not read. Accord's adapter reads only
+# template_id and params, so the mark never reaches a cardholder.
+REASK = "reask_slot"
+
+
+def say(dispatcher: CollectingDispatcher, template_id: str, *, reask: str | None = None, **params: Any) -> None:
+    message: dict[str, Any] = {"template_id": template_id, "params": params}
+    if reask:
+        message[REASK] = reask
+    dispatcher.utter_message(json_message=message)
 
 
 def apply(dispatcher: CollectingDispatcher, result: dict[str, Any]) -> list[EventType]:
@@ -55,3 +63,28 @@ class TemplateAction(Action, ABC):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
         say(dispatcher, self.template_id)
         return []
+
+
+class AskSlotAction(TemplateAction):
+    """A form's question for one slot (`action_ask_<slot>`).
+
+    When the cardholder's answer could not be read, the form's validation has already said Accord's re-ask for
+    this slot ("please reply with ..., for example ..."), and Rasa then runs this question in the same turn. It
+    stays silent then: one clear request, not the re-ask followed by a "Thank you" that asks the same thing.
+    """
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        if not reasked_this_turn(tracker, self.action_name.removeprefix("action_ask_")):
+            say(dispatcher, self.template_id)
+        return []
+
+
+def reasked_this_turn(tracker: Tracker, slot: str) -> bool:
+    """Whether a bot message since the cardholder's latest message already asked again for `slot`."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        custom = (event.get("data") or {}).get("custom") if event.get("event") == "bot" else None
+        if isinstance(custom, dict) and custom.get(REASK) == slot:
+            return True
+    return False

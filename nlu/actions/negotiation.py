@@ -8,7 +8,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import TemplateAction, step
+from actions.common import AskSlotAction, step
 from actions.verification import parse_slot
 
 
@@ -77,19 +77,19 @@ class ValidatePromiseForm(FormValidationAction):
         return await parse_slot(dispatcher, tracker, "promise_amount", value)
 
 
-class ActionAskHardshipReason(TemplateAction):
+class ActionAskHardshipReason(AskSlotAction):
     action_name, template_id = "action_ask_hardship_reason", "hardship.ask_reason"
 
 
-class ActionAskAffordableAmount(TemplateAction):
+class ActionAskAffordableAmount(AskSlotAction):
     action_name, template_id = "action_ask_affordable_amount", "hardship.ask_amount"
 
 
-class ActionAskPromiseDate(TemplateAction):
+class ActionAskPromiseDate(AskSlotAction):
     action_name, template_id = "action_ask_promise_date", "promise.ask_date"
 
 
-class ActionAskPromiseAmount(TemplateAction):
+class ActionAskPromiseAmount(AskSlotAction):
     action_name, template_id = "action_ask_promise_amount", "promise.ask_amount"
 
 

@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.accord_client import AccordUnavailable, call
-from actions.common import UNAVAILABLE, TemplateAction, apply, say, step
+from actions.common import UNAVAILABLE, AskSlotAction, say, step
 
 
 async def parse_slot(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, text: Any,
@@ -24,7 +24,8 @@ async def parse_slot(dispatcher: CollectingDispatcher, tracker: Tracker, slot: s
         return {slot: None}
     value = result.get("data", {}).get("value")
     if value is None and not quiet:
-        apply(dispatcher, result)
+        for reply in result.get("replies", []):
+            say(dispatcher, reply["template_id"], reask=slot, **reply.get("params", {}))
     return {slot: value}
 
 
@@ -41,11 +42,11 @@ class ValidateVerificationForm(FormValidationAction):
         return await parse_slot(dispatcher, tracker, "birth_year", value)
 
 
-class ActionAskCardLast4(TemplateAction):
+class ActionAskCardLast4(AskSlotAction):
     action_name, template_id = "action_ask_card_last4", "verify.ask_card_last4"
 
 
-class ActionAskBirthYear(TemplateAction):
+class ActionAskBirthYear(AskSlotAction):
     action_name, template_id = "action_ask_birth_year", "verify.ask_birth_year"
 
 

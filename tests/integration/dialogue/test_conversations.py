@@ -69,6 +69,10 @@ SCRIPTS = {
            "human": "我要找人工客服", "promise": "我下周五还五百"},
 }
 
+# Answers a form cannot read: a card number, a birth year and a monthly amount that are not there.
+UNREADABLE = {"en": {"card": "my card is blue", "year": "born in the spring", "amount": "I lost my job"},
+              "zh": {"card": "我的卡是蓝色的", "year": "春天出生的", "amount": "我失业了"}}
+
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_hardship_to_an_agreed_plan(stack: LiveStack, language: str) -> None:
@@ -93,6 +97,22 @@ def test_hardship_to_an_agreed_plan(stack: LiveStack, language: str) -> None:
         assert sum(i.amount_minor for i in installments) == plan.total_minor
         queued = session.scalars(select(OutboxItem).where(OutboxItem.idempotency_key == f"plan-confirmation:{plan.id}"))
         assert queued.one().template_id == "plan.confirmation"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_an_unreadable_answer_is_asked_for_again_once(stack: LiveStack, language: str) -> None:
+    # The re-ask ("please reply with ..., for example ...") is the whole reply: the form's own question, which
+    # opens with "Thank you", does not follow it.
+    s, bad = SCRIPTS[language], UNREADABLE[language]
+    chat = Chat(stack, language)
+    assert chat.say(s["hardship"]) == ["verify.ask_card_last4"]
+    assert chat.say(bad["card"]) == ["verify.invalid_card_last4"]
+    assert chat.say(s["card"]) == ["verify.ask_birth_year"]
+    assert chat.say(bad["year"]) == ["verify.invalid_birth_year"]
+    assert chat.say(s["year"]) == ["verify.success", "hardship.ask_amount"]
+    assert chat.say(bad["amount"]) == ["hardship.invalid_amount"]
+    offer = chat.say(s["amount"])
+    assert offer[0] == "plan.offer_intro" and offer[-1] == "plan.choose"
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
