@@ -14,6 +14,7 @@ from compliance.compose import Composed, compose, missing_elements, required_ele
 from compliance.contract import Check
 from compliance.formatting import RenderError
 from compliance.reasons import Reason
+from compliance.right_party import right_party_of
 from compliance.sms import sms_length
 from core.enums import Channel, MessagePurpose
 from core.money import Money
@@ -29,16 +30,15 @@ class Content:
 def right_party(ctx: Context) -> tuple[bool, str]:
     """Whether the person on the channel is known to be the cardholder, and how it is known."""
     conv, point = ctx.facts.conversation, ctx.facts.point
-    if conv is not None and conv.third_party:
-        return False, "the person in this conversation said they are someone else"
-    if conv is not None and conv.verified:
-        return True, "verified in this conversation"
-    if point is not None and point.verified:
-        return True, "this address is verified"
-    registered = ctx.pack.privacy.registered_phone_counts_as_verified
-    if registered and point is not None and point.channel == Channel.SMS.value and point.status == "active":
-        return True, "the phone number on record (the pack counts it as the cardholder)"
-    return False, "not yet verified as the cardholder"
+    party = right_party_of(
+        third_party=bool(conv is not None and conv.third_party),
+        conversation_verified=bool(conv is not None and conv.verified),
+        address_verified=bool(point is not None and point.verified),
+        address_channel=point.channel if point is not None else None,
+        address_active=point is not None and point.status == "active",
+        registered_phone_counts=ctx.pack.privacy.registered_phone_counts_as_verified,
+    )
+    return party.confirmed, party.how
 
 
 def template_params(ctx: Context, catalog: Catalog) -> dict[str, Any]:

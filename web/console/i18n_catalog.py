@@ -86,6 +86,11 @@ CATALOG: dict[str, dict[str, str]] = {
     "conv.account": {"en": "Account summary", "zh": "账户概要"},
     "conv.verification": {"en": "Verification", "zh": "身份验证"},
     "conv.verified": {"en": "Verified as the cardholder", "zh": "已验证为持卡人本人"},
+    "conv.address_verified": {"en": "This address is verified as the cardholder's: debt details may be sent",
+                               "zh": "该联系方式已验证为持卡人本人：可以发送债务信息"},
+    "conv.registered_phone": {"en": "Not verified in this conversation, but the {pack} policy counts the phone "
+                                     "number on record as the cardholder: debt details may be sent by SMS",
+                              "zh": "本次对话尚未验证，但{pack}政策将登记的手机号视为持卡人本人：可以通过短信发送债务信息"},
     "conv.not_verified": {"en": "Not verified: no debt details may be sent",
                           "zh": "未验证：不得发送任何债务信息"},
     "conv.third_party": {"en": "Says they are someone else: never share debt details",

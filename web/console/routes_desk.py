@@ -17,6 +17,7 @@ from web.console.desk import handback, plans, reply
 from web.console.desk.case_view import load_case, load_thread
 from web.console.desk.outcomes import OutcomeError, OutcomeForm, record_outcome
 from web.console.desk.queue import ClaimLost, claim, open_queue
+from web.console.desk.wiring import registered_phone_counts
 from web.console.formatting import parse_amount
 from web.console.masking import Viewer
 from web.console.render import render
@@ -77,7 +78,8 @@ def _case(ctx: Ctx, user: CurrentUser, conversation_id: int, lang: str) -> dict[
     viewer = Viewer.of(user)
     now = ctx.container.clock.now()
     with transaction(ctx.container.session_factory) as s:
-        case = load_case(s, conversation_id, viewer, lang, user.username, now)
+        case = load_case(s, conversation_id, viewer, lang, user.username, now,
+                         registered_phone_counts=lambda j: registered_phone_counts(ctx.container, j))
         if case is None:
             raise HTTPException(404, "no such conversation")
         if viewer.revealed:

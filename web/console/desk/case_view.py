@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from compliance.right_party import Basis, right_party_of
 from core.enums import Direction
 from core.money import Money
 from storage.tables import (
@@ -56,7 +58,9 @@ class CaseView:
     plans: list[InstallmentPlan]
     escalations: list[Escalation]
     turns: list[Turn] = field(default_factory=list)
-    local_now: str = "?"  # the cardholder's wall-clock time: officers should see it before writing
+    local_now: str = "?"
+    # What the gate will decide about account details on this conversation (compliance.right_party.Basis).
+    right_party: str = Basis.NONE.value  # the cardholder's wall-clock time: officers should see it before writing
 
     @property
     def primary_account(self) -> dict[str, Any] | None:
@@ -88,7 +92,10 @@ def load_thread(s: Session, conversation_id: int, after_id: int = 0) -> list[Tur
 
 
 def load_case(s: Session, conversation_id: int, viewer: Viewer, language: str,
-              holder_username: str | None, now: datetime | None = None) -> CaseView | None:
+              holder_username: str | None, now: datetime | None = None, *,
+              registered_phone_counts: Callable[[str], bool]) -> CaseView | None:
+    """`registered_phone_counts(jurisdiction)`: whether that pack counts the phone number on record as the
+    cardholder, as the gate will."""
     conv = s.get(Conversation, conversation_id)
     if conv is None:
         return None
@@ -125,6 +132,12 @@ def load_case(s: Session, conversation_id: int, viewer: Viewer, language: str,
                                    .order_by(Escalation.created_at.desc()))),
         turns=load_thread(s, conv.id),
         local_now=_local_now(now, holder.timezone),
+        right_party=right_party_of(
+            third_party=conv.third_party, conversation_verified=conv.verified,
+            address_verified=bool(point and point.verified), address_channel=point.channel if point else None,
+            address_active=bool(point and point.status == "active"),
+            registered_phone_counts=registered_phone_counts(holder.jurisdiction),
+        ).basis.value,
     )
 
 
