@@ -58,9 +58,9 @@ class CaseView:
     plans: list[InstallmentPlan]
     escalations: list[Escalation]
     turns: list[Turn] = field(default_factory=list)
-    local_now: str = "?"
+    local_now: str = "?"  # the cardholder's wall-clock time: officers should see it before writing
     # What the gate will decide about account details on this conversation (compliance.right_party.Basis).
-    right_party: str = Basis.NONE.value  # the cardholder's wall-clock time: officers should see it before writing
+    right_party: str = Basis.NONE.value
 
     @property
     def primary_account(self) -> dict[str, Any] | None:
