@@ -41,7 +41,7 @@ from compliance.facts import (
 )
 from compliance.gate_records import STATUS_OF, Recorded, lock_holders, record_decisions, record_sent
 from compliance.hours import resolve_zone
-from compliance.packs import PackRegistry
+from compliance.packs import Pack, PackRegistry
 from compliance.provider_errors import INVALID_ADDRESS_CODES, OPT_OUT_CODES
 from compliance.reasons import Reason
 from core.clock import Clock
@@ -69,6 +69,10 @@ class ComplianceGate:
 
     def policy_versions(self) -> dict[str, str]:
         return {**self._packs.policy_versions(), **self._catalog.policy_versions()}
+
+    def pack_for(self, jurisdiction: str) -> Pack | None:
+        """The policy pack this gate decides by for a jurisdiction (None where it has none: it then blocks)."""
+        return self._packs.get(jurisdiction)
 
     def channel_names(self) -> dict[str, str]:
         return {channel.value: getattr(adapter, "name", type(adapter).__name__) for channel, adapter in self._channels.items()}

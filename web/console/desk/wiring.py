@@ -11,7 +11,6 @@ from typing import Any
 from accord.bootstrap import Container
 from compliance.contract import SendRequest
 from compliance.lint import Linter, load_linter
-from compliance.packs import PackRegistry, load_packs
 from core.enums import Channel, MessagePurpose
 
 # Free text is linted, not rendered: this id only labels officer free text in the SendRequest.
@@ -27,14 +26,11 @@ def _linter(config_dir: Path) -> Linter:
     return load_linter(config_dir)
 
 
-@lru_cache(maxsize=4)
-def _packs(config_dir: Path) -> PackRegistry:
-    return load_packs(config_dir)
-
-
 def registered_phone_counts(container: Container, jurisdiction: str) -> bool:
-    """Whether the jurisdiction's pack counts the phone number on record as the cardholder (as the gate does)."""
-    pack = _packs(container.settings.accord_config_dir).get(jurisdiction)
+    """Whether the jurisdiction's pack counts the phone number on record as the cardholder: asked of the wired
+    gate's own packs, so the desk and the gate cannot read different policy versions."""
+    wired = gate(container)
+    pack = wired.pack_for(jurisdiction) if wired is not None else None
     return bool(pack and pack.privacy.registered_phone_counts_as_verified)
 
 
