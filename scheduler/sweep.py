@@ -8,7 +8,7 @@ inserted with ON CONFLICT DO NOTHING on their idempotency key, so a second sweep
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,6 +38,10 @@ _C = cast(Table, Cardholder.__table__)
 _CP = cast(Table, ContactPoint.__table__)
 # Reminders wait while the cardholder has agreed something: an open promise or a plan in force.
 _PLAN_PAUSES = (PlanStatus.ACTIVE.value, PlanStatus.PENDING_APPROVAL.value)
+# Batches written at once on PostgreSQL, each on its own connection. The server's COPY work per row (indexes,
+# foreign keys) is about what planning costs in Python, so one write at a time left a core idle while the planner
+# waited for it. SQLite has one writer at a time anyway.
+WRITES_IN_FLIGHT_PG = 2
 
 
 @dataclass
@@ -54,27 +58,29 @@ class SweepReport:
 
 
 def run_sweep(container: Container, now: datetime | None = None) -> SweepReport:
-    """Plan every due reminder. Reading the next batch and writing the last one overlap with planning this one
-    (two helper threads, one batch ahead and one behind), so memory stays at a few batches."""
+    """Plan every due reminder. Reading the next batch and writing the last ones overlap with planning this one
+    (helper threads: one batch read ahead, up to WRITES_IN_FLIGHT_PG written behind, each write on its own
+    connection), so memory stays at a few batches while the database works on more than one COPY at a time."""
     now = now or container.clock.now()
     policy = scheduler_config(container).sweep
     planner = _Planner(container.stages.rules(), policy, now)
     report = SweepReport()
     candidates = _candidates_query()
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sweep") as pool:
+    in_flight = WRITES_IN_FLIGHT_PG if container.engine.dialect.name == "postgresql" else 1
+    with ThreadPoolExecutor(max_workers=1 + in_flight, thread_name_prefix="sweep") as pool:
         reading = pool.submit(_fetch, container, candidates, 0, policy.batch_size)
-        writing: Future[tuple[int, int, int]] | None = None
+        writing: deque[Future[tuple[int, int, int]]] = deque()
         while True:
             batch, pending, options = reading.result()
             if not batch:
                 break
             reading = pool.submit(_fetch, container, candidates, batch[-1][0], policy.batch_size)
             rows = _plan_batch(planner, batch, pending, options, report)
-            if writing is not None:
-                _count_written(report, writing.result())
-            writing = pool.submit(_write, container, rows)
-        if writing is not None:
-            _count_written(report, writing.result())
+            if len(writing) == in_flight:
+                _count_written(report, writing.popleft().result())
+            writing.append(pool.submit(_write, container, rows))
+        while writing:
+            _count_written(report, writing.popleft().result())
     log.info("sweep done", extra={"report": report.as_dict()})
     return report
 
@@ -193,7 +199,14 @@ def _fetch(container: Container, query: Any, after: int,
            size: int) -> tuple[Sequence[Any], set[int], dict[int, list[ContactOption]]]:
     """The next batch after account `after`, with what planning it needs: pending reminders, contact points."""
     with container.engine.connect() as conn:
-        batch = conn.execute(query.where(_A.c.id > after).limit(size)).tuples().all()
+        if conn.dialect.name == "postgresql":
+            # A batch is a short index range: parallel workers would cost more to start than they save, and take
+            # CPU from the concurrent COPYs.
+            conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+        page = query.where(_A.c.id > after).limit(size)
+        # SQLite hands dates back as text, which SQLAlchemy parses; psycopg already gives date and datetime.
+        batch = (_driver_rows(conn, page) if conn.dialect.name == "postgresql"
+                 else conn.execute(page).tuples().all())
         if not batch:
             return batch, set(), {}
         first, last = batch[0][0], batch[-1][0]
@@ -236,7 +249,7 @@ def _contact_options(conn: Connection, first: int, last: int) -> dict[int, list[
 def _driver_rows(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
     """Rows straight from the database driver: for plain integer, text and boolean columns this skips
     SQLAlchemy's per-row processing, which a million-account sweep notices."""
-    compiled = stmt.compile(dialect=conn.dialect)
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params: Any = compiled.params
     if compiled.positional:
         params = tuple(params[name] for name in compiled.positiontup or ())

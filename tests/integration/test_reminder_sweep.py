@@ -139,6 +139,19 @@ def test_streamed_batches_cover_the_whole_portfolio(container: Container) -> Non
     assert all(row.params["stage"] == "dpd_1_29" for row in outbox_rows(container))
 
 
+def test_batches_written_while_others_are_planned_plan_every_account_once(container: Container) -> None:
+    # 7 batches of 60: on PostgreSQL two are written at once on their own connections while the next is planned.
+    container.extras["scheduler_config"] = _with_batch(container, 60)
+    built = {build(container, dpd=10 + i % 15, stage="dpd_1_29") for i in range(400)}
+    report = run_sweep(container)
+    assert (report.scanned, report.planned, report.failed) == (400, 400, 0)
+    rows = outbox_rows(container)
+    assert sorted(row.account_id for row in rows) == sorted(built)
+    assert len({row.idempotency_key for row in rows}) == 400
+    again = run_sweep(container)
+    assert (again.planned, again.already_planned, again.skipped["reminder_pending"]) == (0, 0, 400)
+
+
 def _with_batch(container: Container, size: int) -> object:
     from scheduler.runtime import scheduler_config
 
