@@ -29,15 +29,8 @@ class Content:
 
 def right_party(ctx: Context) -> tuple[bool, str]:
     """Whether the person on the channel is known to be the cardholder, and how it is known."""
-    conv, point = ctx.facts.conversation, ctx.facts.point
-    party = right_party_of(
-        third_party=bool(conv is not None and conv.third_party),
-        conversation_verified=bool(conv is not None and conv.verified),
-        address_verified=bool(point is not None and point.verified),
-        address_channel=point.channel if point is not None else None,
-        address_active=point is not None and point.status == "active",
-        registered_phone_counts=ctx.pack.privacy.registered_phone_counts_as_verified,
-    )
+    party = right_party_of(ctx.facts.conversation, ctx.facts.point,
+                           registered_phone_counts=ctx.pack.privacy.registered_phone_counts_as_verified)
     return party.confirmed, party.how
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
-from core.enums import Channel
+from core.enums import Channel, ContactPointStatus
 
 
 class Basis(StrEnum):
@@ -42,14 +43,38 @@ class RightParty:
         return _HOW[self.basis]
 
 
-def right_party_of(*, third_party: bool, conversation_verified: bool, address_verified: bool,
-                   address_channel: str | None, address_active: bool, registered_phone_counts: bool) -> RightParty:
-    if third_party:
+class ConversationLike(Protocol):
+    """The gate's ConversationFacts and the desk's Conversation row both fit."""
+
+    @property
+    def third_party(self) -> bool: ...
+    @property
+    def verified(self) -> bool: ...
+
+
+class AddressLike(Protocol):
+    """The gate's PointFacts and the desk's ContactPoint row both fit."""
+
+    @property
+    def verified(self) -> bool: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+
+
+def right_party_of(conversation: ConversationLike | None, address: AddressLike | None, *,
+                   registered_phone_counts: bool) -> RightParty:
+    """`registered_phone_counts`: the pack's privacy.registered_phone_counts_as_verified."""
+    if conversation is not None and conversation.third_party:
         return RightParty(Basis.THIRD_PARTY)
-    if conversation_verified:
+    if conversation is not None and conversation.verified:
         return RightParty(Basis.CONVERSATION)
-    if address_verified:
+    if address is None:
+        return RightParty(Basis.NONE)
+    if address.verified:
         return RightParty(Basis.ADDRESS)
-    if registered_phone_counts and address_channel == Channel.SMS.value and address_active:
+    if (registered_phone_counts and address.channel == Channel.SMS.value
+            and address.status == ContactPointStatus.ACTIVE.value):
         return RightParty(Basis.REGISTERED_PHONE)
     return RightParty(Basis.NONE)

@@ -199,14 +199,14 @@ def _fetch(container: Container, query: Any, after: int,
            size: int) -> tuple[Sequence[Any], set[int], dict[int, list[ContactOption]]]:
     """The next batch after account `after`, with what planning it needs: pending reminders, contact points."""
     with container.engine.connect() as conn:
+        page = query.where(_A.c.id > after).limit(size)
         if conn.dialect.name == "postgresql":
             # A batch is a short index range: parallel workers would cost more to start than they save, and take
             # CPU from the concurrent COPYs.
             conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
-        page = query.where(_A.c.id > after).limit(size)
-        # SQLite hands dates back as text, which SQLAlchemy parses; psycopg already gives date and datetime.
-        batch = (_driver_rows(conn, page) if conn.dialect.name == "postgresql"
-                 else conn.execute(page).tuples().all())
+            batch: Sequence[Any] = _driver_rows(conn, page)
+        else:  # SQLite hands dates back as text, which SQLAlchemy parses
+            batch = conn.execute(page).tuples().all()
         if not batch:
             return batch, set(), {}
         first, last = batch[0][0], batch[-1][0]
@@ -247,8 +247,9 @@ def _contact_options(conn: Connection, first: int, last: int) -> dict[int, list[
 
 
 def _driver_rows(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
-    """Rows straight from the database driver: for plain integer, text and boolean columns this skips
-    SQLAlchemy's per-row processing, which a million-account sweep notices."""
+    """Rows straight from the database driver, skipping SQLAlchemy's per-row processing, which a million-account
+    sweep notices. Only for columns the driver already returns as Python values: integers, text and booleans
+    anywhere, and dates and datetimes on PostgreSQL (psycopg converts them; SQLite returns text)."""
     compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params: Any = compiled.params
     if compiled.positional:

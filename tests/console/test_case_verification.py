@@ -3,6 +3,8 @@ the same rule (compliance/right_party.py), checked against a dry run of an offic
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from accord.bootstrap import Container
@@ -59,8 +61,8 @@ def test_the_panel_and_the_gate_agree_on_the_right_party(
 
 def test_only_an_active_sms_number_counts_as_registered() -> None:
     def basis(channel: str, active: bool) -> Basis:
-        return right_party_of(third_party=False, conversation_verified=False, address_verified=False,
-                              address_channel=channel, address_active=active, registered_phone_counts=True).basis
+        address = SimpleNamespace(verified=False, channel=channel, status="active" if active else "invalid")
+        return right_party_of(None, address, registered_phone_counts=True).basis
 
     assert basis("sms", True) is Basis.REGISTERED_PHONE
     assert basis("sms", False) is Basis.NONE

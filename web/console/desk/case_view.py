@@ -133,11 +133,7 @@ def load_case(s: Session, conversation_id: int, viewer: Viewer, language: str,
         turns=load_thread(s, conv.id),
         local_now=_local_now(now, holder.timezone),
         right_party=right_party_of(
-            third_party=conv.third_party, conversation_verified=conv.verified,
-            address_verified=bool(point and point.verified), address_channel=point.channel if point else None,
-            address_active=bool(point and point.status == "active"),
-            registered_phone_counts=registered_phone_counts(holder.jurisdiction),
-        ).basis.value,
+            conv, point, registered_phone_counts=registered_phone_counts(holder.jurisdiction)).basis.value,
     )
 
 
