@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from storage.tables import Account, Cardholder, ContactPoint, Conversation
@@ -63,22 +63,33 @@ class Party:
         return self.account.currency if self.account else "CNY"
 
 
-def load_party(session: Session, conversation_id: int, *, lock: bool = False) -> Party:
-    query = select(Conversation).where(Conversation.id == conversation_id)
-    if lock:
-        query = query.with_for_update()
-    conversation = session.scalars(query).first()
-    if conversation is None:
-        raise DialogueError(f"conversation {conversation_id} not found")
-    cardholder = session.get(Cardholder, conversation.cardholder_id)
-    point = session.get(ContactPoint, conversation.contact_point_id)
-    if cardholder is None or point is None:
-        raise DialogueError(f"conversation {conversation_id} has no cardholder or contact point")
+def _party_statement(lock: bool) -> Select[tuple[Conversation, Cardholder, ContactPoint, Account]]:
     # The account under discussion: the most delinquent one that still has a balance.
-    account = session.scalars(
-        select(Account)
-        .where(Account.cardholder_id == cardholder.id, Account.balance_minor > 0)
-        .order_by(Account.days_past_due.desc(), Account.balance_minor.desc(), Account.id)
-        .limit(1)
-    ).first()
+    account_id = (select(Account.id)
+                  .where(Account.cardholder_id == Conversation.cardholder_id, Account.balance_minor > 0)
+                  .order_by(Account.days_past_due.desc(), Account.balance_minor.desc(), Account.id)
+                  .limit(1)
+                  .correlate(Conversation)
+                  .scalar_subquery())
+    query = (select(Conversation, Cardholder, ContactPoint, Account)
+             .join(Cardholder, Cardholder.id == Conversation.cardholder_id)
+             .join(ContactPoint, ContactPoint.id == Conversation.contact_point_id)
+             .outerjoin(Account, Account.id == account_id)
+             .where(Conversation.id == bindparam("conversation")))
+    # Only the conversation row is locked: the step's writes to it are what must not interleave.
+    return query.with_for_update(of=Conversation) if lock else query
+
+
+# Built once: every dialogue step (each action's call to the internal API) starts with this one statement.
+_PARTY = {lock: _party_statement(lock) for lock in (False, True)}
+
+
+def load_party(session: Session, conversation_id: int, *, lock: bool = False) -> Party:
+    """The conversation with its cardholder, contact point and account, in one round trip."""
+    row = session.execute(_PARTY[lock], {"conversation": conversation_id}).first()
+    if row is None:
+        if session.get(Conversation, conversation_id) is None:
+            raise DialogueError(f"conversation {conversation_id} not found")
+        raise DialogueError(f"conversation {conversation_id} has no cardholder or contact point")
+    conversation, cardholder, point, account = row
     return Party(conversation=conversation, cardholder=cardholder, contact_point=point, account=account)
