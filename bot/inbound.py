@@ -4,8 +4,9 @@
                      -> otherwise the dialogue engine -> each reply through the compliance gate
                      -> engine down: one holding reply through the gate and an escalation for an officer
 
-The message is committed before anything else runs, so a crash later loses nothing, and a provider's retry of
-the same message id is answered from the stored row without running the steps again. Network calls (dialogue
+The message is committed before anything else runs, so a crash later loses nothing (it is on disk before any
+reply leaves and before `receive` returns: bot/inbound_persist.py), and a provider's retry of the same message
+id is answered from the stored row without running the steps again. Network calls (dialogue
 engine, providers) never happen inside a database transaction.
 """
 
@@ -79,7 +80,10 @@ class InboundPipeline:
     def receive(self, message: InboundMessage) -> InboundResult:
         message = message.validated()
         stored = self._recorder.persist(message)
-        result = self._route(message, stored)
+        try:
+            result = self._route(message, stored)
+        finally:
+            self._recorder.make_durable(stored)  # before the caller acknowledges the message to its provider
         if self._metrics is not None:
             self._metrics.inbound.labels(channel=message.channel.value, outcome=result.outcome.value).inc()
         log.info(

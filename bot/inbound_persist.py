@@ -5,11 +5,21 @@ writing into their open conversation on PostgreSQL, is one read and one single-s
 on its own (autocommit): a transaction around them would add a BEGIN and a COMMIT round trip and protect
 nothing more, since the read takes no locks and the write is one atomic statement. Every other case (a new
 sender, a redelivery, a first message, SQLite) runs in one transaction.
+
+That common write also commits without waiting for the WAL flush, which on a busy machine is the slowest part of
+it (about 4 ms against 0.14 ms on the test machine, with both cores loaded). The message is visible at once and
+survives any crash of Accord itself; only a crash of the database server in the next few hundred milliseconds
+could lose it, and it is durable before either of the two moments that matter: before any reply to it leaves
+(the gate's decision commits synchronously, and a WAL flush covers everything written before it), and before the
+pipeline returns, which is when a webhook acknowledges the message to its provider (`make_durable`). Until then
+the provider still holds it and redelivers it if Accord does not answer.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+import dataclasses
+
+from sqlalchemy import Engine, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +28,9 @@ from bot.inbound_types import InboundMessage
 from core.enums import ConversationState
 from storage.db import transaction
 from storage.tables import Message
+
+_WAL_POSITION = text("SELECT CAST(pg_current_wal_insert_lsn() AS text)")
+_FLUSHED_TO = text("SELECT pg_current_wal_flush_lsn() >= CAST(:lsn AS pg_lsn)")
 
 
 class InboundRecorder:
@@ -49,7 +62,10 @@ class InboundRecorder:
         with self._autocommit() as session:
             sender = _find_sender(session, message)
             if sender is not None and sender.duplicate_of is None and sender.conversation_id is not None:
-                return self._stored(session, message, sender)  # one statement: the common case
+                stored = self._stored(session, message, sender, commit_async=True)  # one statement: the common case
+                # Read after the commit, so at or past its commit record: make_durable waits for the flush up to here.
+                lsn = session.connection().execute(_WAL_POSITION).scalar_one()
+                return dataclasses.replace(stored, unflushed_lsn=str(lsn))
         # Anything else takes a transaction; the sender just read is reused (the read takes no locks either way).
         with transaction(self._sessions) as session:
             return self._store(session, message, sender)
@@ -75,10 +91,26 @@ class InboundRecorder:
             return inbound_store.as_duplicate(duplicate)
         return self._stored(session, message, sender)
 
+    def make_durable(self, stored: inbound_store.Persisted) -> None:
+        """Wait until a message committed without the WAL flush is on disk. Usually it is already: the gate's
+        synchronous commit of the reply flushed it, or PostgreSQL's WAL writer did (within a fraction of a second).
+        Otherwise (no reply was decided, e.g. an officer holds the conversation) a synchronous rewrite of the
+        message's own row flushes the WAL up to and past it."""
+        if stored.unflushed_lsn is None or self._autocommit is None:
+            return
+        with self._autocommit() as session:
+            flushed = session.connection().execute(_FLUSHED_TO, {"lsn": stored.unflushed_lsn}).scalar_one()
+        if not flushed:
+            with transaction(self._sessions) as session:
+                session.execute(update(Message).where(Message.id == stored.message_id)
+                                .values(status=Message.status))
+
     @staticmethod
-    def _stored(session: Session, message: InboundMessage, sender: inbound_store.Sender) -> inbound_store.Persisted:
+    def _stored(session: Session, message: InboundMessage, sender: inbound_store.Sender, *,
+                commit_async: bool = False) -> inbound_store.Persisted:
         message_id, conversation_id = inbound_store.store_from_sender(session, sender, message.channel.value,
-                                                                      message.text, message.received_at)
+                                                                      message.text, message.received_at,
+                                                                      commit_async=commit_async)
         return inbound_store.Persisted(
             message_id=message_id,
             duplicate=False,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, insert, select, update
+from sqlalchemy import bindparam, exists, func, insert, select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from core.enums import Channel, ConversationState, Direction, EscalationStatus, MessageStatus
@@ -29,6 +29,9 @@ class Persisted:
     language: str | None = None
     verified: bool = False
     account_id: int | None = None
+    # Set when the message was committed without waiting for the WAL flush: a WAL position at or after its commit
+    # record, which the pipeline makes durable before it returns (InboundRecorder.make_durable).
+    unflushed_lsn: str | None = None
 
 
 # An inbound message whose provider id one of Accord's own outbound messages already holds (a provider never
@@ -151,20 +154,26 @@ def find_sender(session: Session, channel: str, address: str, provider_message_i
                   duplicate, stored_id)
 
 
-def store_from_sender(session: Session, sender: Sender, channel: str, text: str, at: datetime) -> tuple[int, int]:
+def store_from_sender(session: Session, sender: Sender, channel: str, text: str, at: datetime, *,
+                      commit_async: bool = False) -> tuple[int, int]:
     """Store a known sender's message in their open conversation (moving its last-message time on to `at`), or in
     a new one the cardholder started: (message id, conversation id). On PostgreSQL the move and the insert are one
-    statement: this runs before every turn, so each round trip saved is felt in every reply."""
+    statement: this runs before every turn, so each round trip saved is felt in every reply. `commit_async`
+    (PostgreSQL, an autocommit session, an open conversation): that statement's commit does not wait for the WAL
+    flush; the caller must make it durable before it acknowledges the message."""
     if sender.conversation_id is None:
         conversation_id = start_conversation(session, sender.cardholder_id, sender.contact_point_id, channel, at).id
         return _insert_inbound(session, _inbound_values(sender, channel, text, at, conversation_id)), conversation_id
     conversation_id = sender.conversation_id
     values = _inbound_values(sender, channel, text, at, conversation_id)
+    postgres = session.get_bind().dialect.name == "postgresql"
     if sender.last_message_at is not None and at <= sender.last_message_at:
-        return _insert_inbound(session, values), conversation_id
-    if session.get_bind().dialect.name == "postgresql":
+        statement = _INSERT_INBOUND_ASYNC_PG if commit_async and postgres else _INSERT_INBOUND
+        return int(session.connection().execute(statement, values).scalars().one()), conversation_id
+    if postgres:
         params = {**values, "conversation": conversation_id, "at": at}
-        return int(session.connection().execute(_MOVE_AND_INSERT_PG, params).scalar_one()), conversation_id
+        statement = _MOVE_AND_INSERT_ASYNC_PG if commit_async else _MOVE_AND_INSERT_PG
+        return int(session.connection().execute(statement, params).scalars().one()), conversation_id
     session.connection().execute(_MOVE_CONVERSATION, {"conversation": conversation_id, "at": at})
     return _insert_inbound(session, values), conversation_id
 
@@ -181,6 +190,11 @@ _INSERT_INBOUND = insert(Message).values({name: bindparam(f"m_{name}") for name 
                                          ).returning(Message.id)
 # PostgreSQL runs a data-modifying CTE with the insert: one round trip (SQLite has no DML in a WITH clause).
 _MOVE_AND_INSERT_PG = _INSERT_INBOUND.add_cte(_MOVE_CONVERSATION.cte("moved"))
+# The same, committing without waiting for the WAL flush: set_config(..., true) lasts until the end of the
+# statement's own transaction, whose commit reads it; the connection's setting is untouched afterwards.
+_ASYNC_COMMIT = func.set_config("synchronous_commit", "off", true())
+_INSERT_INBOUND_ASYNC_PG = _INSERT_INBOUND.returning(_ASYNC_COMMIT)
+_MOVE_AND_INSERT_ASYNC_PG = _MOVE_AND_INSERT_PG.returning(_ASYNC_COMMIT)
 
 
 def _inbound_values(sender: Sender, channel: str, text: str, at: datetime, conversation_id: int) -> dict[str, Any]:

@@ -5,7 +5,11 @@ the audit chain, the head row) is locked, so they are folded together:
   - a batch's decisions, their messages, the outbox links, the contact-ledger counts and the reservation of
     their audit sequence numbers on the chain head: one statement;
   - a batch's audit events and the chain head's new hash: one statement (after the head is advanced);
-  - the sent messages' marks and the advance of the head for their audit events: one statement.
+  - the sent messages' marks and the advance of the head for their audit events: one statement. Its transaction
+    commits without waiting for the WAL flush, so the head's lock is not held through a disk write: the
+    cardholder has the message already, and should the database server crash before the flush, the message is
+    left in `sending` (the decision itself was committed synchronously before the send), where the reconcilers
+    settle it by asking the provider. Any later synchronous commit flushes it along with its own writes.
 The statement text never changes with the batch size, so PostgreSQL prepares it once per connection, where a
 multi-row VALUES list is a new, longer statement for the driver to parse every time. The rows travel as one JSON
 document (`jsonb_array_elements`): psycopg escapes the strings of a text array in Python, character class by
@@ -88,7 +92,8 @@ WITH sent AS (
     FROM unnest(CAST(:message AS bigint[]), CAST(:provider_id AS text[])) AS s(message, provider_id)
     WHERE messages.id = s.message
 )
-UPDATE audit_head SET seq = seq + :audit_count WHERE id = :audit_head RETURNING seq, hash
+UPDATE audit_head SET seq = seq + :audit_count WHERE id = :audit_head
+RETURNING seq, hash, set_config('synchronous_commit', 'off', true)
 """.split()))
 
 _EVENTS_AND_HEAD = text(" ".join("""

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from accord.bootstrap import Container, bootstrap
 from accord.settings import Settings
@@ -254,7 +254,8 @@ def test_a_gate_error_on_a_reply_hands_the_conversation_to_an_officer(app: Conta
 
 def test_a_message_into_an_open_conversation_takes_one_read_and_one_write(app: Container, clock: FixedClock) -> None:
     """PostgreSQL: one read and one single-statement write, each committed on its own, so no BEGIN or COMMIT
-    round trips. SQLite has no data-modifying WITH: the conversation's move and the insert share a transaction."""
+    round trips, then the WAL position past that commit (read on the same connection, no flush awaited).
+    SQLite has no data-modifying WITH: the conversation's move and the insert share a transaction."""
     from sqlalchemy import event
 
     postgres = app.engine.dialect.name == "postgresql"
@@ -272,11 +273,42 @@ def test_a_message_into_an_open_conversation_takes_one_read_and_one_write(app: C
         stored = pipeline._recorder.persist(sms(clock, "me again", "second"))
     finally:
         event.remove(app.engine, "before_cursor_execute", record)
-    assert seen == ([("SELECT", True), ("WITH", True)] if postgres
+    assert seen == ([("SELECT", True), ("WITH", True), ("SELECT", True)] if postgres
                     else [("SELECT", False), ("UPDATE", False), ("INSERT", True)])
     with app.session_factory() as session:
         assert session.get_one(Message, stored.message_id).text == "me again"
         assert session.get_one(Conversation, stored.conversation_id).last_message_at == clock.now()
+
+
+def test_a_message_committed_without_the_wal_flush_is_on_disk_before_receive_returns(
+        app: Container, clock: FixedClock, dialogue: ScriptedDialogue) -> None:
+    """PostgreSQL: the common write does not wait for the WAL flush, but receive returns (and a webhook
+    acknowledges the message) only once the flush has passed it, even when nothing else is written after it: here
+    an officer holds the conversation, so no reply is decided. The connections keep synchronous commits for
+    everything else. SQLite commits the message in its transaction as before."""
+    pipeline = pipeline_for(app)
+    first = pipeline.receive(sms(clock, "hi"))
+    with transaction(app.session_factory) as session:
+        conversation = session.get_one(Conversation, first.conversation_id)
+        conversation.state, conversation.held_by = "officer", "officer:li"
+    clock.advance(timedelta(minutes=1))
+    postgres = app.engine.dialect.name == "postgresql"
+
+    stored = pipeline._recorder.persist(sms(clock, "are you there?", "held-1"))
+    assert (stored.unflushed_lsn is not None) is postgres
+    pipeline._recorder.make_durable(stored)
+    clock.advance(timedelta(minutes=1))
+    result = pipeline.receive(sms(clock, "hello?", "held-2"))
+
+    assert result.outcome is InboundOutcome.OFFICER_QUEUE and len(dialogue.turns) == 1
+    if postgres:
+        with app.engine.connect() as conn:
+            assert conn.scalar(text("SELECT pg_current_wal_flush_lsn() >= CAST(:lsn AS pg_lsn)"),
+                               {"lsn": stored.unflushed_lsn})
+            assert conn.scalar(text("SHOW synchronous_commit")) == "on"
+    with app.session_factory() as session:
+        assert [m.text for m in session.scalars(select(Message).where(Message.direction == "inbound")
+                                                .order_by(Message.id))] == ["hi", "are you there?", "hello?"]
 
 
 def test_a_reminder_conversation_is_continued_not_duplicated(app: Container, clock: FixedClock) -> None:

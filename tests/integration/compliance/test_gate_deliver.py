@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from accord.bootstrap import Container
 from compliance import consent
@@ -42,6 +42,9 @@ def test_allowed_reminder_is_sent_recorded_and_audited(container: Container) -> 
         kinds = s.scalars(select(AuditEvent.kind).order_by(AuditEvent.seq)).all()
         assert kinds == ["compliance.decision", "message.sent"]
         assert verify(s).ok
+        if container.engine.dialect.name == "postgresql":
+            # The sent mark commits without waiting for the WAL flush; that setting ended with its transaction.
+            assert s.scalar(text("SHOW synchronous_commit")) == "on"
 
     second = gate.deliver(reminder(holder))
     assert "This communication is from a debt collector." in (second.decision.text or "")
