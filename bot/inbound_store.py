@@ -168,8 +168,7 @@ def store_from_sender(session: Session, sender: Sender, channel: str, text: str,
     values = _inbound_values(sender, channel, text, at, conversation_id)
     postgres = session.get_bind().dialect.name == "postgresql"
     if sender.last_message_at is not None and at <= sender.last_message_at:
-        statement = _INSERT_INBOUND_ASYNC_PG if commit_async and postgres else _INSERT_INBOUND
-        return int(session.connection().execute(statement, values).scalars().one()), conversation_id
+        return _insert_inbound(session, values, commit_async=commit_async and postgres), conversation_id
     if postgres:
         params = {**values, "conversation": conversation_id, "at": at}
         statement = _MOVE_AND_INSERT_ASYNC_PG if commit_async else _MOVE_AND_INSERT_PG
@@ -205,8 +204,9 @@ def _inbound_values(sender: Sender, channel: str, text: str, at: datetime, conve
     return {f"m_{name}": value for name, value in values.items()}
 
 
-def _insert_inbound(session: Session, values: dict[str, Any]) -> int:
-    return int(session.connection().execute(_INSERT_INBOUND, values).scalar_one())
+def _insert_inbound(session: Session, values: dict[str, Any], *, commit_async: bool = False) -> int:
+    statement = _INSERT_INBOUND_ASYNC_PG if commit_async else _INSERT_INBOUND
+    return int(session.connection().execute(statement, values).scalars().one())
 
 
 def find_contact_point(session: Session, channel: str, address: str) -> ContactPoint | None:

@@ -10,7 +10,14 @@ from sqlalchemy import func, select, text
 
 from accord.bootstrap import Container, bootstrap
 from accord.settings import Settings
-from bot.inbound import InboundMessage, InboundOutcome, InboundPipeline, InboundRejected, pipeline_for
+from bot.inbound import (
+    InboundMessage,
+    InboundOutcome,
+    InboundPipeline,
+    InboundRejected,
+    InboundResult,
+    pipeline_for,
+)
 from core.clock import FixedClock
 from core.enums import Channel, EscalationReason, MessagePurpose
 from core.ports import DialogueReply
@@ -180,14 +187,20 @@ def test_a_sentence_containing_stop_is_not_a_keyword(app: Container, clock: Fixe
     assert result.outcome is InboundOutcome.REPLIED and len(dialogue.turns) == 1
 
 
-def test_an_officer_held_conversation_gets_no_bot_reply(app: Container, clock: FixedClock,
-                                                        dialogue: ScriptedDialogue) -> None:
-    pipeline = pipeline_for(app)
-    first = pipeline.receive(sms(clock, "hi"))
+def _held_by_an_officer(app: Container, clock: FixedClock) -> InboundResult:
+    """A conversation opened by a first message, then taken over by an officer; the clock a minute on."""
+    first = pipeline_for(app).receive(sms(clock, "hi"))
     with transaction(app.session_factory) as session:
         conversation = session.get_one(Conversation, first.conversation_id)
         conversation.state, conversation.held_by = "officer", "officer:li"
     clock.advance(timedelta(minutes=1))
+    return first
+
+
+def test_an_officer_held_conversation_gets_no_bot_reply(app: Container, clock: FixedClock,
+                                                        dialogue: ScriptedDialogue) -> None:
+    pipeline = pipeline_for(app)
+    first = _held_by_an_officer(app, clock)
     result = pipeline.receive(sms(clock, "are you there?"))
 
     assert result.outcome is InboundOutcome.OFFICER_QUEUE
@@ -287,11 +300,7 @@ def test_a_message_committed_without_the_wal_flush_is_on_disk_before_receive_ret
     an officer holds the conversation, so no reply is decided. The connections keep synchronous commits for
     everything else. SQLite commits the message in its transaction as before."""
     pipeline = pipeline_for(app)
-    first = pipeline.receive(sms(clock, "hi"))
-    with transaction(app.session_factory) as session:
-        conversation = session.get_one(Conversation, first.conversation_id)
-        conversation.state, conversation.held_by = "officer", "officer:li"
-    clock.advance(timedelta(minutes=1))
+    _held_by_an_officer(app, clock)
     postgres = app.engine.dialect.name == "postgresql"
 
     stored = pipeline._recorder.persist(sms(clock, "are you there?", "held-1"))
