@@ -80,10 +80,13 @@ class InboundPipeline:
     def receive(self, message: InboundMessage) -> InboundResult:
         message = message.validated()
         stored = self._recorder.persist(message)
+        result: InboundResult | None = None
         try:
             result = self._route(message, stored)
         finally:
-            self._recorder.make_durable(stored)  # before the caller acknowledges the message to its provider
+            # Before the caller acknowledges the message to its provider. A reply's decision (sent, deferred or
+            # blocked alike) committed synchronously after the message, so it flushed the message too.
+            self._recorder.make_durable(stored, decided_since=result is not None and bool(result.replies))
         if self._metrics is not None:
             self._metrics.inbound.labels(channel=message.channel.value, outcome=result.outcome.value).inc()
         log.info(

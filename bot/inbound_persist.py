@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from sqlalchemy import Engine, text, update
+from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,9 +28,6 @@ from bot.inbound_types import InboundMessage
 from core.enums import ConversationState
 from storage.db import transaction
 from storage.tables import Message
-
-_WAL_POSITION = text("SELECT CAST(pg_current_wal_insert_lsn() AS text)")
-_FLUSHED_TO = text("SELECT pg_current_wal_flush_lsn() >= CAST(:lsn AS pg_lsn)")
 
 
 class InboundRecorder:
@@ -63,9 +60,7 @@ class InboundRecorder:
             sender = _find_sender(session, message)
             if sender is not None and sender.duplicate_of is None and sender.conversation_id is not None:
                 stored = self._stored(session, message, sender, commit_async=True)  # one statement: the common case
-                # Read after the commit, so at or past its commit record: make_durable waits for the flush up to here.
-                lsn = session.connection().execute(_WAL_POSITION).scalar_one()
-                return dataclasses.replace(stored, unflushed_lsn=str(lsn))
+                return dataclasses.replace(stored, awaits_flush=True)
         # Anything else takes a transaction; the sender just read is reused (the read takes no locks either way).
         with transaction(self._sessions) as session:
             return self._store(session, message, sender)
@@ -91,19 +86,16 @@ class InboundRecorder:
             return inbound_store.as_duplicate(duplicate)
         return self._stored(session, message, sender)
 
-    def make_durable(self, stored: inbound_store.Persisted) -> None:
-        """Wait until a message committed without the WAL flush is on disk. Usually it is already: the gate's
-        synchronous commit of the reply flushed it, or PostgreSQL's WAL writer did (within a fraction of a second).
-        Otherwise (no reply was decided, e.g. an officer holds the conversation) a synchronous rewrite of the
-        message's own row flushes the WAL up to and past it."""
-        if stored.unflushed_lsn is None or self._autocommit is None:
+    def make_durable(self, stored: inbound_store.Persisted, *, decided_since: bool) -> None:
+        """Make sure a message committed without the WAL flush is on disk. `decided_since`: a compliance decision
+        was committed after the message (a reply, whatever the gate decided). That commit waited for the WAL flush
+        up to its own commit record, which comes after the message's, so the message is on disk already and
+        nothing is done. Otherwise (e.g. an officer holds the conversation) a synchronous rewrite of the message's
+        own row flushes the WAL up to and past it."""
+        if not stored.awaits_flush or decided_since or self._autocommit is None:
             return
-        with self._autocommit() as session:
-            flushed = session.connection().execute(_FLUSHED_TO, {"lsn": stored.unflushed_lsn}).scalar_one()
-        if not flushed:
-            with transaction(self._sessions) as session:
-                session.execute(update(Message).where(Message.id == stored.message_id)
-                                .values(status=Message.status))
+        with transaction(self._sessions) as session:
+            session.execute(update(Message).where(Message.id == stored.message_id).values(status=Message.status))
 
     @staticmethod
     def _stored(session: Session, message: InboundMessage, sender: inbound_store.Sender, *,

@@ -29,9 +29,9 @@ class Persisted:
     language: str | None = None
     verified: bool = False
     account_id: int | None = None
-    # Set when the message was committed without waiting for the WAL flush: a WAL position at or after its commit
-    # record, which the pipeline makes durable before it returns (InboundRecorder.make_durable).
-    unflushed_lsn: str | None = None
+    # The message was committed without waiting for the WAL flush: the pipeline makes it durable before it
+    # returns (InboundRecorder.make_durable).
+    awaits_flush: bool = False
 
 
 # An inbound message whose provider id one of Accord's own outbound messages already holds (a provider never

@@ -17,6 +17,9 @@ MAX_PROVIDER_ID_CHARS = 64
 
 
 class Gate(Protocol):
+    """Every DeliveryOutcome returned stands for a decision committed synchronously (waiting for the WAL flush)
+    before the call returns: the pipeline relies on that commit to flush the inbound message (make_durable)."""
+
     def deliver(self, request: SendRequest) -> DeliveryOutcome: ...
 
     def deliver_many(self, requests: list[SendRequest]) -> list[DeliveryOutcome | Exception]: ...

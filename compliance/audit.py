@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -65,6 +66,37 @@ def canonical(seq: int, occurred_at: datetime, actor: str, kind: str, subject_ty
         "prev_hash": prev_hash,
     }
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+# Stand-ins for the values only the database knows when the gate writes a batch of decisions in one statement
+# (compliance.pg_writes): the decision's id in the payload, the previous hash, the seq and the subject (message)
+# id. Private-use characters, which no payload the gate writes contains (checked).
+_LATE = {name: f"\ue000{name}\ue001" for name in ("decision_id", "prev_hash", "seq", "subject_id")}
+_NUMBERS = ("decision_id", "seq")
+_LATE_SPLIT = re.compile("(" + "|".join(re.escape(marker) for marker in _LATE.values()) + ")")
+LATE_ORDER = ("decision_id", "prev_hash", "seq", "subject_id")
+
+
+def canonical_pieces(occurred_at: datetime, actor: str, kind: str, subject_type: str,
+                     payload: Mapping[str, Any]) -> list[str]:
+    """The canonical JSON of a record (as `canonical` writes it) whose payload's `decision_id`, `prev_hash`,
+    `seq` and `subject_id` are filled in later: the five literal pieces around those four values, which stand in
+    LATE_ORDER, the order sorted keys put them in. The numbers go in bare, the hash and the subject id inside
+    the pieces' quotes. Pieces + values joined, prefixed by the previous hash, hash to what `record_hash` gives
+    for the finished record."""
+    body = canonical(0, occurred_at, actor, kind, subject_type, "", {**payload, "decision_id": 0}, "")
+    if "\ue000" in body or "\ue001" in body:
+        raise ValueError("an audit record may not contain the characters U+E000 or U+E001")
+    text = json.dumps({"seq": _LATE["seq"], "occurred_at": ensure_utc(occurred_at).isoformat(timespec="microseconds"),
+                       "actor": actor, "kind": kind, "subject_type": subject_type, "subject_id": _LATE["subject_id"],
+                       "payload": {**payload, "decision_id": _LATE["decision_id"]}, "prev_hash": _LATE["prev_hash"]},
+                      sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    for name in _NUMBERS:
+        text = text.replace(f'"{_LATE[name]}"', _LATE[name])
+    parts = _LATE_SPLIT.split(text)
+    if tuple(parts[1::2]) != tuple(_LATE[name] for name in LATE_ORDER):
+        raise ValueError(f"unexpected layout of a canonical audit record: {parts[1::2]}")
+    return parts[0::2]
 
 
 def record_hash(prev_hash: str, canonical_json: str) -> str:

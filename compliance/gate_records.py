@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from compliance import pg_writes
-from compliance.audit import HEAD_ID, AuditLog, Entry
+from compliance.audit import HEAD_ID, AuditLog, Entry, canonical_pieces, normalise_payload
 from compliance.contract import SendRequest
 from compliance.decide import Evaluation
 from compliance.facts import (
@@ -115,34 +115,53 @@ def record_decisions(session: Session, audit: AuditLog, requests: Sequence[SendR
     # The outbox row learns its message in this same transaction: a dispatcher that dies after the commit leaves a
     # row the reconciler settles exactly (provider lookup or review), never a blind resend.
     if session.get_bind().dialect.name == "postgresql":
-        messages = [_message_row(r, e, None, now) for r, e in zip(requests, evaluations, strict=True)]
-        contacts = [(r.cardholder_id, e.first_disclosure) for r, e in zip(requests, evaluations, strict=True)
-                    if e.decision.allowed]
-        decided = pg_writes.insert_decisions(session, decisions, messages, [r.outbox_id for r in requests],
-                                             contacts, now, HEAD_ID)
-        message_ids, decision_ids = [m for m, _ in decided.ids], [d for _, d in decided.ids]
-        reserved = decided.audit_reserved
-    else:
-        reserved = None
-        decision_ids = list(session.scalars(_INSERT_DECISIONS, decisions))
-        messages = [_message_row(r, e, d, now) for r, e, d in zip(requests, evaluations, decision_ids, strict=True)]
-        message_ids = list(session.scalars(_INSERT_MESSAGES, messages))
-        links = [{"outbox": r.outbox_id, "message": m} for r, m in zip(requests, message_ids, strict=True)
-                 if r.outbox_id is not None]
-        if links:
-            session.execute(_LINK_OUTBOX, links)
-        counted = [(r, e) for r, e in zip(requests, evaluations, strict=True) if e.decision.allowed]
-        for statement, first in ((_COUNT_CONTACT, False), (_COUNT_FIRST_CONTACT, True)):
-            params = [{"holder": r.cardholder_id, "at": now} for r, e in counted if e.first_disclosure is first]
-            if params:
-                session.execute(statement, params)
-    # Last before commit, so the audit head stays locked for as short a time as possible (on PostgreSQL the
-    # decisions' statement reserved their sequence numbers, taking the head's lock one round trip earlier).
-    audit.append_many(session, [
-        Entry(r.author, "compliance.decision", "message", m, _audit_payload(r, e, d, row["text"]))
-        for r, e, d, m, row in zip(requests, evaluations, decision_ids, message_ids, messages, strict=True)
-    ], at=now, reserved=reserved)
+        return _record_decisions_pg(session, audit, requests, evaluations, decisions, now)
+    decision_ids = list(session.scalars(_INSERT_DECISIONS, decisions))
+    messages = [_message_row(r, e, d, now) for r, e, d in zip(requests, evaluations, decision_ids, strict=True)]
+    message_ids = list(session.scalars(_INSERT_MESSAGES, messages))
+    links = [{"outbox": r.outbox_id, "message": m} for r, m in zip(requests, message_ids, strict=True)
+             if r.outbox_id is not None]
+    if links:
+        session.execute(_LINK_OUTBOX, links)
+    counted = [(r, e) for r, e in zip(requests, evaluations, strict=True) if e.decision.allowed]
+    for statement, first in ((_COUNT_CONTACT, False), (_COUNT_FIRST_CONTACT, True)):
+        params = [{"holder": r.cardholder_id, "at": now} for r, e in counted if e.first_disclosure is first]
+        if params:
+            session.execute(statement, params)
+    # Last before commit, so the audit head stays locked for as short a time as possible.
+    audit.append_many(session, _decision_entries(requests, evaluations, decision_ids, message_ids, messages), at=now)
     return [Recorded(m, d) for m, d in zip(message_ids, decision_ids, strict=True)]
+
+
+def _record_decisions_pg(session: Session, audit: AuditLog, requests: Sequence[SendRequest],
+                         evaluations: Sequence[Evaluation], decisions: list[dict[str, Any]],
+                         now: datetime) -> list[Recorded]:
+    """PostgreSQL: everything in one statement, the audit events included (pg_writes.insert_decisions)."""
+    messages = [_message_row(r, e, None, now) for r, e in zip(requests, evaluations, strict=True)]
+    contacts = [(r.cardholder_id, e.first_disclosure) for r, e in zip(requests, evaluations, strict=True)
+                if e.decision.allowed]
+    events = [_decision_event(r, e, row["text"], now) for r, e, row in zip(requests, evaluations, messages,
+                                                                          strict=True)]
+    decided = pg_writes.insert_decisions(session, decisions, messages, [r.outbox_id for r in requests],
+                                         contacts, events, now, HEAD_ID)
+    message_ids, decision_ids = [m for m, _ in decided.ids], [d for _, d in decided.ids]
+    if not decided.audited:  # the chain's first append ever: audit.append_many creates its head row
+        audit.append_many(session, _decision_entries(requests, evaluations, decision_ids, message_ids, messages),
+                          at=now)
+    return [Recorded(m, d) for m, d in zip(message_ids, decision_ids, strict=True)]
+
+
+def _decision_entries(requests: Sequence[SendRequest], evaluations: Sequence[Evaluation], decision_ids: list[int],
+                      message_ids: list[int], messages: list[dict[str, Any]]) -> list[Entry]:
+    return [Entry(r.author, "compliance.decision", "message", m, _audit_payload(r, e, d, row["text"]))
+            for r, e, d, m, row in zip(requests, evaluations, decision_ids, message_ids, messages, strict=True)]
+
+
+def _decision_event(request: SendRequest, evaluation: Evaluation, text: str, now: datetime) -> pg_writes.DecisionEvent:
+    """The decision's audit event before its ids exist: PostgreSQL fills them in (pg_writes.insert_decisions)."""
+    payload = normalise_payload(_audit_payload(request, evaluation, None, text))
+    return pg_writes.DecisionEvent(request.author, payload,
+                                   canonical_pieces(now, request.author, "compliance.decision", "message", payload))
 
 
 def record_sent(session: Session, audit: AuditLog, sent: Sequence[tuple[Recorded, SendResult]],
@@ -192,7 +211,7 @@ def _message_row(request: SendRequest, evaluation: Evaluation, decision_id: int 
     )
 
 
-def _audit_payload(request: SendRequest, evaluation: Evaluation, decision_id: int, text: str) -> dict[str, Any]:
+def _audit_payload(request: SendRequest, evaluation: Evaluation, decision_id: int | None, text: str) -> dict[str, Any]:
     decision, template = evaluation.decision, evaluation.template
     return {
         "decision_id": decision_id, "outcome": decision.outcome.value, "rule": decision.rule,

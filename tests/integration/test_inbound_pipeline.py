@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
@@ -267,8 +268,8 @@ def test_a_gate_error_on_a_reply_hands_the_conversation_to_an_officer(app: Conta
 
 def test_a_message_into_an_open_conversation_takes_one_read_and_one_write(app: Container, clock: FixedClock) -> None:
     """PostgreSQL: one read and one single-statement write, each committed on its own, so no BEGIN or COMMIT
-    round trips, then the WAL position past that commit (read on the same connection, no flush awaited).
-    SQLite has no data-modifying WITH: the conversation's move and the insert share a transaction."""
+    round trips, and no flush awaited. SQLite has no data-modifying WITH: the conversation's move and the insert
+    share a transaction."""
     from sqlalchemy import event
 
     postgres = app.engine.dialect.name == "postgresql"
@@ -286,11 +287,37 @@ def test_a_message_into_an_open_conversation_takes_one_read_and_one_write(app: C
         stored = pipeline._recorder.persist(sms(clock, "me again", "second"))
     finally:
         event.remove(app.engine, "before_cursor_execute", record)
-    assert seen == ([("SELECT", True), ("WITH", True), ("SELECT", True)] if postgres
+    assert seen == ([("SELECT", True), ("WITH", True)] if postgres
                     else [("SELECT", False), ("UPDATE", False), ("INSERT", True)])
+    assert stored.awaits_flush is postgres
     with app.session_factory() as session:
         assert session.get_one(Message, stored.message_id).text == "me again"
         assert session.get_one(Conversation, stored.conversation_id).last_message_at == clock.now()
+
+
+@contextmanager
+def _wal_positions_after_inbound_writes(app: Container) -> Iterator[list[str]]:
+    """Records, after each single-statement inbound write (committed when the statement returns), the WAL insert
+    position read on another connection: at or past that write's commit record."""
+    from sqlalchemy import event
+
+    positions: list[str] = []
+
+    def after(conn, cursor, statement, params, context, many):  # type: ignore[no-untyped-def]
+        if "INSERT INTO messages" in statement and "set_config" in statement:
+            with app.engine.connect() as other:
+                positions.append(other.scalar(text("SELECT CAST(pg_current_wal_insert_lsn() AS text)")))
+
+    event.listen(app.engine, "after_cursor_execute", after)
+    try:
+        yield positions
+    finally:
+        event.remove(app.engine, "after_cursor_execute", after)
+
+
+def _flushed_past(app: Container, position: str) -> bool:
+    with app.engine.connect() as conn:
+        return bool(conn.scalar(text("SELECT pg_current_wal_flush_lsn() >= CAST(:lsn AS pg_lsn)"), {"lsn": position}))
 
 
 def test_a_message_committed_without_the_wal_flush_is_on_disk_before_receive_returns(
@@ -302,22 +329,46 @@ def test_a_message_committed_without_the_wal_flush_is_on_disk_before_receive_ret
     pipeline = pipeline_for(app)
     _held_by_an_officer(app, clock)
     postgres = app.engine.dialect.name == "postgresql"
-
-    stored = pipeline._recorder.persist(sms(clock, "are you there?", "held-1"))
-    assert (stored.unflushed_lsn is not None) is postgres
-    pipeline._recorder.make_durable(stored)
-    clock.advance(timedelta(minutes=1))
-    result = pipeline.receive(sms(clock, "hello?", "held-2"))
+    with _wal_positions_after_inbound_writes(app) as positions:
+        result = pipeline.receive(sms(clock, "hello?", "held-1"))
 
     assert result.outcome is InboundOutcome.OFFICER_QUEUE and len(dialogue.turns) == 1
     if postgres:
+        assert len(positions) == 1 and _flushed_past(app, positions[0])
         with app.engine.connect() as conn:
-            assert conn.scalar(text("SELECT pg_current_wal_flush_lsn() >= CAST(:lsn AS pg_lsn)"),
-                               {"lsn": stored.unflushed_lsn})
             assert conn.scalar(text("SHOW synchronous_commit")) == "on"
     with app.session_factory() as session:
         assert [m.text for m in session.scalars(select(Message).where(Message.direction == "inbound")
-                                                .order_by(Message.id))] == ["hi", "are you there?", "hello?"]
+                                                .order_by(Message.id))] == ["hi", "hello?"]
+
+
+def test_a_replied_message_is_on_disk_through_the_decision_commit_with_no_write_of_its_own(
+        app: Container, clock: FixedClock, dialogue: ScriptedDialogue) -> None:
+    """PostgreSQL: when the turn decides a reply, that decision's synchronous commit has flushed the WAL past the
+    message, so the pipeline writes nothing more for it after the reply."""
+    from sqlalchemy import event
+
+    pipeline = pipeline_for(app)
+    pipeline.receive(sms(clock, "hello", "first"))  # opens the conversation, in a transaction
+    clock.advance(timedelta(minutes=1))
+    postgres = app.engine.dialect.name == "postgresql"
+    rewrites: list[str] = []
+
+    def record(conn, cursor, statement, params, context, many):  # type: ignore[no-untyped-def]
+        if statement.replace(" ", "").startswith("UPDATEmessagesSETstatus=messages.status"):
+            rewrites.append(statement)
+
+    event.listen(app.engine, "before_cursor_execute", record)
+    try:
+        with _wal_positions_after_inbound_writes(app) as positions:
+            result = pipeline.receive(sms(clock, "can I pay later?", "second"))
+    finally:
+        event.remove(app.engine, "before_cursor_execute", record)
+
+    assert result.outcome is InboundOutcome.REPLIED and result.replies
+    assert rewrites == []
+    if postgres:
+        assert len(positions) == 1 and _flushed_past(app, positions[0])
 
 
 def test_a_reminder_conversation_is_continued_not_duplicated(app: Container, clock: FixedClock) -> None:

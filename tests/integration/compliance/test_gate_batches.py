@@ -76,3 +76,35 @@ def test_an_unknown_cardholder_fails_alone(container: Container) -> None:
     assert isinstance(outcomes[0], UnknownCardholder) and "987654" in str(outcomes[0])
     assert isinstance(outcomes[1], DeliveryOutcome) and outcomes[1].status == "sent"
     assert len(channels[Channel.SMS].sent) == 1
+
+
+def test_the_decisions_audit_events_chain_exactly_as_the_audit_log_computes_them(container: Container) -> None:
+    """The first batch creates the chain's head (the portable append); later ones are chained by PostgreSQL itself
+    in the decisions' statement. Either way every event verifies, names its own decision and message, and the
+    sequence numbers run on without a gap, across jurisdictions and languages (a zh text's digest included)."""
+    container.clock.set(NOON_NY)  # type: ignore[attr-defined]
+    gate, _ = make_gate(container.session_factory, container.clock)
+    first = add_holder(container.session_factory, NOON_NY, ext="F0")
+    gate.deliver_many([reminder(first)])
+    holders = [add_holder(container.session_factory, NOON_NY, ext=f"C{n}", jurisdiction=j, timezone=zone,
+                          language=language, currency=currency)
+               for n, (j, zone, language, currency) in enumerate((
+                   ("CN", "Asia/Shanghai", "zh", "CNY"), ("UK", "Europe/London", "en", "GBP"),
+                   ("US", "America/New_York", "en", "USD"), ("CN", "Asia/Shanghai", "zh", "CNY")))]
+
+    for _ in range(2):
+        outcomes = gate.deliver_many([reminder(h) for h in holders for _ in range(2)])
+        assert all(isinstance(o, DeliveryOutcome) for o in outcomes)
+
+    with container.session_factory() as s:
+        assert verify(s).ok
+        events = s.scalars(select(AuditEvent).where(AuditEvent.kind == "compliance.decision")
+                           .order_by(AuditEvent.seq)).all()
+        messages = {m.id: m for m in s.scalars(select(Message).where(Message.direction == "outbound"))}
+        assert len(events) == 1 + 2 * 2 * len(holders) == len(messages)
+        for event in events:
+            message = messages[int(event.subject_id)]
+            assert event.payload["decision_id"] == message.decision_id
+            assert event.payload["cardholder_id"] == message.cardholder_id
+        seqs = s.scalars(select(AuditEvent.seq).order_by(AuditEvent.seq)).all()
+        assert seqs == list(range(1, len(seqs) + 1))
