@@ -68,34 +68,39 @@ def canonical(seq: int, occurred_at: datetime, actor: str, kind: str, subject_ty
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-# Stand-ins for the values only the database knows when the gate writes a batch of decisions in one statement
-# (compliance.pg_writes): the decision's id in the payload, the previous hash, the seq and the subject (message)
-# id. Private-use characters, which no payload the gate writes contains (checked).
+# Stand-ins for the values only the database knows when it chains events itself (compliance.pg_writes): the
+# previous hash and the seq always, and for the gate's decisions also the decision's id (in the payload) and the
+# subject (message) id. Private-use characters, which a record may not contain where they are used (checked).
 _LATE = {name: f"\ue000{name}\ue001" for name in ("decision_id", "prev_hash", "seq", "subject_id")}
 _NUMBERS = ("decision_id", "seq")
 _LATE_SPLIT = re.compile("(" + "|".join(re.escape(marker) for marker in _LATE.values()) + ")")
-LATE_ORDER = ("decision_id", "prev_hash", "seq", "subject_id")
 
 
-def canonical_pieces(occurred_at: datetime, actor: str, kind: str, subject_type: str,
-                     payload: Mapping[str, Any]) -> list[str]:
-    """The canonical JSON of a record (as `canonical` writes it) whose payload's `decision_id`, `prev_hash`,
-    `seq` and `subject_id` are filled in later: the five literal pieces around those four values, which stand in
-    LATE_ORDER, the order sorted keys put them in. The numbers go in bare, the hash and the subject id inside
-    the pieces' quotes. Pieces + values joined, prefixed by the previous hash, hash to what `record_hash` gives
-    for the finished record."""
-    body = canonical(0, occurred_at, actor, kind, subject_type, "", {**payload, "decision_id": 0}, "")
-    if "\ue000" in body or "\ue001" in body:
-        raise ValueError("an audit record may not contain the characters U+E000 or U+E001")
-    text = json.dumps({"seq": _LATE["seq"], "occurred_at": ensure_utc(occurred_at).isoformat(timespec="microseconds"),
-                       "actor": actor, "kind": kind, "subject_type": subject_type, "subject_id": _LATE["subject_id"],
-                       "payload": {**payload, "decision_id": _LATE["decision_id"]}, "prev_hash": _LATE["prev_hash"]},
-                      sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+class NotChainableInDatabase(ValueError):
+    """The record contains a character used to mark the values the database fills in."""
+
+
+def canonical_pieces(occurred_at: datetime, actor: str, kind: str, subject_type: str, payload: Mapping[str, Any],
+                     subject_id: str | None = None) -> list[str]:
+    """The canonical JSON of a record (as `canonical` writes it) whose prev_hash and seq, and where `subject_id`
+    is None also its subject id and its payload's `decision_id`, are filled in later: the literal pieces around
+    those values, which stand in the order sorted keys put them in (decision_id, prev_hash, seq, subject_id).
+    The numbers go in bare, the hash and the subject id inside the pieces' quotes. Pieces and values joined,
+    prefixed by the previous hash, hash to what `record_hash` gives for the finished record."""
+    ids_late = subject_id is None
+    fields = {"occurred_at": ensure_utc(occurred_at).isoformat(timespec="microseconds"), "actor": actor,
+              "kind": kind, "subject_type": subject_type, "seq": _LATE["seq"], "prev_hash": _LATE["prev_hash"],
+              "subject_id": _LATE["subject_id"] if ids_late else subject_id,
+              "payload": {**payload, "decision_id": _LATE["decision_id"]} if ids_late else payload}
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    wanted = ("decision_id", "prev_hash", "seq", "subject_id") if ids_late else ("prev_hash", "seq")
+    if text.count("\ue000") != len(wanted) or text.count("\ue001") != len(wanted):
+        raise NotChainableInDatabase("the record contains the characters U+E000 or U+E001")
     for name in _NUMBERS:
         text = text.replace(f'"{_LATE[name]}"', _LATE[name])
     parts = _LATE_SPLIT.split(text)
-    if tuple(parts[1::2]) != tuple(_LATE[name] for name in LATE_ORDER):
-        raise ValueError(f"unexpected layout of a canonical audit record: {parts[1::2]}")
+    if tuple(parts[1::2]) != tuple(_LATE[name] for name in wanted):
+        raise NotChainableInDatabase(f"unexpected layout of a canonical audit record: {parts[1::2]}")
     return parts[0::2]
 
 
@@ -160,6 +165,10 @@ def append_many(session: Session, entries: Sequence[Entry], *, at: datetime,
     if not entries:
         return []
     at = ensure_utc(at)
+    if reserved is None and session.get_bind().dialect.name == "postgresql":
+        written = _append_in_database(session, entries, at)
+        if written is not None:
+            return written
     last_seq, prev_hash = reserved if reserved is not None else _advance_head(session, len(entries))
     rows: list[dict[str, Any]] = []
     for seq, entry in enumerate(entries, start=last_seq - len(entries) + 1):
@@ -176,6 +185,29 @@ def append_many(session: Session, entries: Sequence[Entry], *, at: datetime,
     else:
         session.execute(_INSERT, rows)
         session.execute(_SET_HASH, {"new_hash": prev_hash})
+    return rows
+
+
+def _append_in_database(session: Session, entries: Sequence[Entry], at: datetime) -> list[dict[str, Any]] | None:
+    """PostgreSQL: lock the head, chain and insert the events and advance the head in one statement, so the head,
+    which every append waits for, is held from that statement to the commit and no longer. None (nothing written)
+    where the head row does not exist yet or a record cannot be chained there; the caller appends the portable
+    way then."""
+    rows: list[dict[str, Any]] = []
+    for entry in entries:
+        clean, subject = normalise_payload(entry.payload), str(entry.subject_id)
+        try:
+            pieces = canonical_pieces(at, entry.actor, entry.kind, entry.subject_type, clean, subject)
+        except NotChainableInDatabase:
+            return None
+        rows.append({"occurred_at": at, "actor": entry.actor, "kind": entry.kind, "subject_type": entry.subject_type,
+                     "subject_id": subject, "payload": clean, "pieces": pieces})
+    chained = pg_writes.append_events(session, rows, HEAD_ID)
+    if chained is None:
+        return None
+    for row, (seq, prev_hash, digest) in zip(rows, chained, strict=True):
+        del row["pieces"]
+        row.update(seq=seq, prev_hash=prev_hash, hash=digest)
     return rows
 
 

@@ -161,7 +161,7 @@ def _decision_event(request: SendRequest, evaluation: Evaluation, text: str, now
     """The decision's audit event before its ids exist: PostgreSQL fills them in (pg_writes.insert_decisions)."""
     payload = normalise_payload(_audit_payload(request, evaluation, None, text))
     return pg_writes.DecisionEvent(request.author, payload,
-                                   canonical_pieces(now, request.author, "compliance.decision", "message", payload))
+                                   canonical_pieces(now, request.author, "compliance.decision", "message", payload, None))
 
 
 def record_sent(session: Session, audit: AuditLog, sent: Sequence[tuple[Recorded, SendResult]],

@@ -126,6 +126,31 @@ WITH events AS (
 UPDATE audit_head SET hash = :new_hash WHERE id = :head
 """.split()))
 
+_APPEND = text(" ".join("""
+WITH RECURSIVE input AS (
+    SELECT n, r->>0 AS actor, r->>1 AS kind, r->>2 AS subject_type, r->>3 AS subject_id, r->4 AS payload,
+           r->5 AS pieces
+    FROM jsonb_array_elements(CAST(:rows AS jsonb)) WITH ORDINALITY AS x(r, n)
+), head AS (
+    SELECT seq, CAST(hash AS text) AS hash FROM audit_head WHERE id = :head FOR UPDATE
+), chain (n, seq, hash, prev) AS (
+    SELECT CAST(0 AS bigint), seq, hash, CAST(NULL AS text) FROM head
+    UNION ALL
+    SELECT c.n + 1, c.seq + 1, encode(sha256(convert_to(c.hash || (e.pieces->>0) || c.hash || (e.pieces->>1)
+        || (c.seq + 1) || (e.pieces->>2), 'UTF8')), 'hex'), c.hash
+    FROM chain c JOIN input e ON e.n = c.n + 1
+), events AS (
+    INSERT INTO audit_events (seq, occurred_at, actor, kind, subject_type, subject_id, payload, prev_hash, hash)
+    SELECT c.seq, :occurred_at, e.actor, e.kind, e.subject_type, e.subject_id, e.payload, c.prev, c.hash
+    FROM chain c JOIN input e ON e.n = c.n ORDER BY c.n
+), advanced AS (
+    UPDATE audit_head SET seq = last.seq, hash = last.hash
+    FROM (SELECT seq, hash FROM chain ORDER BY n DESC LIMIT 1) last WHERE audit_head.id = :head
+    RETURNING audit_head.seq
+)
+SELECT c.seq, c.prev, c.hash FROM chain c JOIN advanced ON true WHERE c.n > 0 ORDER BY c.n
+""".split()))
+
 _MESSAGE_FIELDS = ("cardholder_id", "account_id", "conversation_id", "contact_point_id", "channel", "status",
                    "purpose", "author", "template_id", "template_version", "language", "text")
 
@@ -180,6 +205,24 @@ def mark_sent(session: Session, sent: Sequence[tuple[int, str | None]], at: date
                                        "at": ensure_utc(at), "audit_head": audit_head,
                                        "audit_count": audit_count}).first()
     return (int(row[0]), str(row[1])) if row is not None else None
+
+
+def append_events(session: Session, rows: Sequence[dict[str, Any]], head_id: int) -> list[tuple[int, str, str]] | None:
+    """Append audit events (`rows`: actor, kind, subject_type, subject_id, payload, and the canonical record's
+    pieces around prev_hash and seq, from compliance.audit.canonical_pieces) chained by the database onto the
+    head, which this locks until commit: (seq, prev hash, hash) for each, or None, with nothing written, where
+    the head row does not exist yet."""
+    written = session.connection().execute(_APPEND, {
+        "occurred_at": ensure_utc(rows[0]["occurred_at"]),
+        "rows": _json([[row["actor"], row["kind"], row["subject_type"], row["subject_id"], row["payload"],
+                        row["pieces"]] for row in rows]),
+        "head": head_id,
+    }).all()
+    if not written:
+        return None
+    if len(written) != len(rows):
+        raise RuntimeError(f"chained {len(written)} of {len(rows)} audit events")
+    return [(int(seq), str(prev), str(digest)) for seq, prev, digest in written]
 
 
 def insert_events(session: Session, rows: Sequence[dict[str, Any]], new_hash: str, head_id: int) -> None:

@@ -149,3 +149,24 @@ def test_concurrent_appends_get_strictly_increasing_seq(container: Container) ->
     assert errors == []
     result = _verify(container)
     assert result.ok and result.count == 200
+
+
+def test_events_the_database_chains_verify_like_the_portable_ones(container: Container) -> None:
+    """On PostgreSQL an append after the first (which creates the head) is chained by the database itself; a
+    record carrying the characters that mark the database's values (U+E000, U+E001) is appended the portable
+    way. Both verify, in one unbroken sequence, and read back as written."""
+    _append(container, 3)
+    odd = {"note": "\ue000prev_hash\ue001 and \ue001", "金额": "¥1,500.00", "quote": 'say "hi"\n'}
+    with transaction(container.session_factory) as s:
+        written = audit.append_many(s, [audit.Entry("bot", "test.batch", "account", 7, {"k": k, "ok": True})
+                                        for k in range(4)], at=T0 + timedelta(minutes=1))
+        odd_event = audit.append(s, "officer:kim", "test.odd", "account", "A-1", odd, at=T0 + timedelta(minutes=2))
+    assert [row["seq"] for row in written] == [4, 5, 6, 7] and odd_event.seq == 8
+    assert written[0]["prev_hash"] != audit.GENESIS and written[1]["prev_hash"] == written[0]["hash"]
+
+    result = _verify(container)
+    assert result.ok and result.count == 8 and result.head_hash == odd_event.hash
+    with container.session_factory() as s:
+        stored = s.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+        assert [e.hash for e in stored[3:7]] == [row["hash"] for row in written]
+        assert stored[7].payload == odd
