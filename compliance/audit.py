@@ -55,6 +55,12 @@ def normalise_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 def canonical(seq: int, occurred_at: datetime, actor: str, kind: str, subject_type: str, subject_id: str,
               payload: Mapping[str, Any], prev_hash: str) -> str:
+    return _canonical_json(seq, occurred_at, actor, kind, subject_type, subject_id, payload, prev_hash)
+
+
+def _canonical_json(seq: int | str, occurred_at: datetime, actor: str, kind: str, subject_type: str,
+                    subject_id: str, payload: Mapping[str, Any], prev_hash: str) -> str:
+    """The one layout of a record's canonical JSON; `canonical_pieces` passes markers where values come later."""
     record = {
         "seq": seq,
         "occurred_at": ensure_utc(occurred_at).isoformat(timespec="microseconds"),
@@ -88,11 +94,10 @@ def canonical_pieces(occurred_at: datetime, actor: str, kind: str, subject_type:
     The numbers go in bare, the hash and the subject id inside the pieces' quotes. Pieces and values joined,
     prefixed by the previous hash, hash to what `record_hash` gives for the finished record."""
     ids_late = subject_id is None
-    fields = {"occurred_at": ensure_utc(occurred_at).isoformat(timespec="microseconds"), "actor": actor,
-              "kind": kind, "subject_type": subject_type, "seq": _LATE["seq"], "prev_hash": _LATE["prev_hash"],
-              "subject_id": _LATE["subject_id"] if ids_late else subject_id,
-              "payload": {**payload, "decision_id": _LATE["decision_id"]} if ids_late else payload}
-    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = _canonical_json(_LATE["seq"], occurred_at, actor, kind, subject_type,
+                           _LATE["subject_id"] if subject_id is None else subject_id,
+                           {**payload, "decision_id": _LATE["decision_id"]} if ids_late else payload,
+                           _LATE["prev_hash"])
     wanted = ("decision_id", "prev_hash", "seq", "subject_id") if ids_late else ("prev_hash", "seq")
     if text.count("\ue000") != len(wanted) or text.count("\ue001") != len(wanted):
         raise NotChainableInDatabase("the record contains the characters U+E000 or U+E001")
