@@ -21,4 +21,5 @@ def append_audit(
     payload: dict[str, Any],
     at: datetime,
 ) -> None:
-    audit.append(session, actor, kind, subject_type, subject_id, payload, at=at)
+    # At the commit: a dialogue step goes on writing after its event (see audit.append_at_commit).
+    audit.append_at_commit(session, audit.Entry(actor, kind, subject_type, subject_id, payload), at=at)

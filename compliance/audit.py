@@ -22,9 +22,9 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from compliance import pg_writes
 from core.clock import Clock, ensure_utc
@@ -161,20 +161,57 @@ def append(session: Session, actor: str, kind: str, subject_type: str, subject_i
     return AuditEvent(**append_many(session, [Entry(actor, kind, subject_type, subject_id, payload)], at=at)[0])
 
 
-def append_many(session: Session, entries: Sequence[Entry], *, at: datetime,
-                reserved: tuple[int, str] | None = None) -> list[dict[str, Any]]:
+def append_at_commit(session: Session, entry: Entry, *, at: datetime) -> None:
+    """Append an event in the caller's transaction as its last statement, just before the commit (or with the
+    next `append_many` in it, so the events keep their order). A dialogue step records its event and then goes
+    on writing and composing its answer; appending there would hold the head, which every audit append in
+    Accord waits for, through all of that. A rolled-back transaction appends nothing."""
+    frozen = Entry(entry.actor, entry.kind, entry.subject_type, entry.subject_id, normalise_payload(entry.payload))
+    session.info.setdefault(_PENDING, []).append((frozen, ensure_utc(at)))  # as it reads now, not at the commit
+
+
+_PENDING = "accord.audit.pending"
+
+
+@event.listens_for(Session, "before_commit")
+def _append_pending_before_commit(session: Session) -> None:
+    if session.info.get(_PENDING):
+        session.flush()  # the step's own writes first: the head is locked from the append to the commit only
+        _append_pending(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended: committed (appended) or rolled back
+        session.info.pop(_PENDING, None)
+
+
+def _append_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None) or []
+    start = 0
+    for end in range(1, len(pending) + 1):  # one append per run of events stamped with the same time
+        if end == len(pending) or pending[end][1] != pending[start][1]:
+            _append_now(session, [entry for entry, _ in pending[start:end]], pending[start][1])
+            start = end
+
+
+def append_many(session: Session, entries: Sequence[Entry], *, at: datetime) -> list[dict[str, Any]]:
     """Append events in order, in the caller's transaction, holding the head row once for all of them: a batch
-    of decisions costs one head update, not one each. `reserved`: the caller already advanced the head by
-    exactly len(entries) in this transaction (last seq, the hash the first must chain onto). Returns the rows
-    written."""
+    of decisions costs one head update, not one each. Events waiting for the commit (`append_at_commit`) are
+    appended first. Returns the rows written."""
+    if session.info.get(_PENDING):
+        _append_pending(session)
+    return _append_now(session, entries, ensure_utc(at))
+
+
+def _append_now(session: Session, entries: Sequence[Entry], at: datetime) -> list[dict[str, Any]]:
     if not entries:
         return []
-    at = ensure_utc(at)
-    if reserved is None and session.get_bind().dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         written = _append_in_database(session, entries, at)
         if written is not None:
             return written
-    last_seq, prev_hash = reserved if reserved is not None else _advance_head(session, len(entries))
+    last_seq, prev_hash = _advance_head(session, len(entries))
     rows: list[dict[str, Any]] = []
     for seq, entry in enumerate(entries, start=last_seq - len(entries) + 1):
         clean = normalise_payload(entry.payload)
@@ -226,9 +263,8 @@ class AuditLog:
                payload: Mapping[str, Any], *, at: datetime | None = None) -> AuditEvent:
         return append(session, actor, kind, subject_type, subject_id, payload, at=at or self._clock.now())
 
-    def append_many(self, session: Session, entries: Sequence[Entry], *, at: datetime | None = None,
-                    reserved: tuple[int, str] | None = None) -> None:
-        append_many(session, entries, at=at or self._clock.now(), reserved=reserved)
+    def append_many(self, session: Session, entries: Sequence[Entry], *, at: datetime | None = None) -> None:
+        append_many(session, entries, at=at or self._clock.now())
 
 
 @dataclass(frozen=True)

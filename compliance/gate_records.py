@@ -167,16 +167,15 @@ def _decision_event(request: SendRequest, evaluation: Evaluation, text: str, now
 def record_sent(session: Session, audit: AuditLog, sent: Sequence[tuple[Recorded, SendResult]],
                 at: datetime) -> None:
     """The provider accepted these: mark them sent with its ids, in one transaction."""
-    reserved = None
     if session.get_bind().dialect.name == "postgresql":
-        reserved = pg_writes.mark_sent(session, [(rec.message_id, result.provider_message_id) for rec, result in sent],
-                                       at, HEAD_ID, len(sent))
+        pg_writes.mark_sent(session, [(rec.message_id, result.provider_message_id) for rec, result in sent], at)
     else:
         session.execute(_MARK_SENT, [{"message": rec.message_id, "provider_id": result.provider_message_id,
                                       "at": at} for rec, result in sent])
+    # Last before commit: on PostgreSQL the head is locked from this statement to the commit only.
     audit.append_many(session, [Entry("gate", "message.sent", "message", rec.message_id,
                                       {"provider_message_id": result.provider_message_id})
-                                for rec, result in sent], at=at, reserved=reserved)
+                                for rec, result in sent], at=at)
 
 
 def _decision_row(evaluation: Evaluation, now: datetime) -> dict[str, Any]:

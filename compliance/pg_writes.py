@@ -6,12 +6,12 @@ the audit chain, the head row) is locked, so they are folded together:
     events, chained onto the head row (sha256 in the database, over the canonical record that compliance.audit
     defines and verifies): one statement, so the head, which every audit append in Accord waits for, is held
     from that statement to the commit and no longer;
-  - the sent messages' marks and the advance of the head for their audit events: one statement. Its transaction
-    commits without waiting for the WAL flush, so the head's lock is not held through a disk write: the
-    cardholder has the message already, and should the database server crash before the flush, the message is
-    left in `sending` (the decision itself was committed synchronously before the send), where the reconcilers
-    settle it by asking the provider. Any later synchronous commit flushes it along with its own writes. Their
-    audit events and the head's new hash follow in a second statement.
+  - the sent messages' marks: one statement, which also makes its transaction commit without waiting for the
+    WAL flush, so the head's lock is not held through a disk write: the cardholder has the message already, and
+    should the database server crash before the flush, the message is left in `sending` (the decision itself
+    was committed synchronously before the send), where the reconcilers settle it by asking the provider. Any
+    later synchronous commit flushes it along with its own writes. Their audit events follow, chained in the
+    database like every append (`append_events`), as the transaction's last statement.
 The statement text never changes with the batch size, so PostgreSQL prepares it once per connection, where a
 multi-row VALUES list is a new, longer statement for the driver to parse every time. The rows travel as one JSON
 document (`jsonb_array_elements`): psycopg escapes the strings of a text array in Python, character class by
@@ -112,9 +112,9 @@ WITH sent AS (
     UPDATE messages SET status = 'sent', provider_message_id = s.provider_id, sent_at = :at
     FROM unnest(CAST(:message AS bigint[]), CAST(:provider_id AS text[])) AS s(message, provider_id)
     WHERE messages.id = s.message
+    RETURNING messages.id
 )
-UPDATE audit_head SET seq = seq + :audit_count WHERE id = :audit_head
-RETURNING seq, hash, set_config('synchronous_commit', 'off', true)
+SELECT count(*), set_config('synchronous_commit', 'off', true) FROM sent
 """.split()))
 
 _EVENTS_AND_HEAD = text(" ".join("""
@@ -197,14 +197,14 @@ def insert_decisions(session: Session, decisions: Sequence[dict[str, Any]], mess
     return Decided([(int(row[0]), int(row[1])) for row in written], written[0][2] is not None)
 
 
-def mark_sent(session: Session, sent: Sequence[tuple[int, str | None]], at: datetime, audit_head: int,
-              audit_count: int) -> tuple[int, str] | None:
-    """Mark messages sent with their provider ids (`sent`: (message id, provider id)) and reserve `audit_count`
-    audit sequence numbers on the chain head: (last seq, prev hash), or None if the head row does not exist yet."""
-    row = session.connection().execute(_MARK_SENT, {"message": [m for m, _ in sent], "provider_id": [p for _, p in sent],
-                                       "at": ensure_utc(at), "audit_head": audit_head,
-                                       "audit_count": audit_count}).first()
-    return (int(row[0]), str(row[1])) if row is not None else None
+def mark_sent(session: Session, sent: Sequence[tuple[int, str | None]], at: datetime) -> None:
+    """Mark messages sent with their provider ids (`sent`: (message id, provider id)); the transaction then
+    commits without waiting for the WAL flush (see the module's docstring)."""
+    marked = session.connection().execute(_MARK_SENT, {"message": [m for m, _ in sent],
+                                                       "provider_id": [p for _, p in sent],
+                                                       "at": ensure_utc(at)}).scalar_one()
+    if marked != len(sent):
+        raise RuntimeError(f"marked {marked} of {len(sent)} messages sent")
 
 
 def append_events(session: Session, rows: Sequence[dict[str, Any]], head_id: int) -> list[tuple[int, str, str]] | None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from accord.bootstrap import Container
 from accord.metrics import metrics_for
@@ -48,7 +49,7 @@ def create_app(container: Container, *, modules: Sequence[str] = ROUTER_MODULES)
             app.include_router(module.router)
         else:
             raise RuntimeError(f"{name} has neither `router` nor `mount(app, container)`")
-    app.middleware("http")(_log_requests)
+    app.add_middleware(RequestLog)
     return app
 
 
@@ -62,24 +63,41 @@ def _optional_module(name: str) -> object | None:
         raise
 
 
-async def _log_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+class RequestLog:
     """One line per request: method, path (never the query string, which can carry names), status, time.
-    Every provider webhook's latency is recorded here, so a new webhook route is measured without extra code."""
-    started = time.perf_counter()
-    response = await call_next(request)
-    if request.url.path.startswith("/webhooks/"):
-        route = request.scope.get("route")
+    Every provider webhook's latency is recorded here, so a new webhook route is measured without extra code.
+
+    A plain ASGI middleware rather than `@app.middleware("http")`: that one runs every request through an extra
+    task and a memory stream, which the internal API pays on each of the action server's calls, in the same
+    process as the chat turns it serves."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the server answers if the app raises before it starts a response
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            _record(scope, status, time.perf_counter() - started)
+
+
+def _record(scope: Scope, status: int, seconds: float) -> None:
+    path: str = scope["path"]
+    if path.startswith("/webhooks/"):
         # The route's template, not the raw path: a scanner's random URLs must not create new label values.
-        endpoint = getattr(route, "path", None) or "unmatched"
-        metrics_for(request.app.state.container).webhook_latency.labels(endpoint=endpoint).observe(
-            time.perf_counter() - started
-        )
-    if request.url.path not in ("/healthz", "/metrics") and not request.url.path.startswith("/static/"):
-        log.info(
-            "http.request",
-            method=request.method,
-            path=request.url.path,
-            status=response.status_code,
-            ms=round((time.perf_counter() - started) * 1000, 1),
-        )
-    return response
+        endpoint = getattr(scope.get("route"), "path", None) or "unmatched"
+        metrics_for(scope["app"].state.container).webhook_latency.labels(endpoint=endpoint).observe(seconds)
+    if path not in ("/healthz", "/metrics") and not path.startswith("/static/"):
+        log.info("http.request", method=scope["method"], path=path, status=status, ms=round(seconds * 1000, 1))

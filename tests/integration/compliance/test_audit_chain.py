@@ -6,14 +6,16 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, event, func, select, text, update
 from typer.testing import CliRunner
 
 from accord.bootstrap import Container
 from accord.cli.main import app
+from bot.audit_link import append_audit
 from compliance import audit
 from storage.db import make_engine, make_session_factory, transaction
 from storage.tables import AuditEvent
+from tests.builders import cardholder
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
@@ -170,3 +172,49 @@ def test_events_the_database_chains_verify_like_the_portable_ones(container: Con
         stored = s.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
         assert [e.hash for e in stored[3:7]] == [row["hash"] for row in written]
         assert stored[7].payload == odd
+
+
+def test_a_dialogue_steps_event_is_appended_last_just_before_its_commit(container: Container) -> None:
+    """A dialogue step records its event and then goes on writing: the event is written after the step's own
+    writes, as the transaction's last statement, so the head is locked from there to the commit only. An append
+    made directly in the same transaction comes after it, keeping the order; a rolled-back step appends nothing."""
+    _append(container, 1)
+    statements: list[str] = []
+
+    def note(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(" ".join(statement.split()[:3]))
+
+    event.listen(container.engine, "before_cursor_execute", note)
+    try:
+        with transaction(container.session_factory) as s:
+            holder = cardholder(s, T0, external_id="LATE")
+            append_audit(s, kind="plan.offered", actor="bot", subject_type="account", subject_id=1,
+                         payload={"plan_ids": [1, 2]}, at=T0 + timedelta(minutes=1))
+            payload = {"plan_id": 3}
+            append_audit(s, kind="plan.accepted", actor="cardholder", subject_type="installment_plan",
+                         subject_id=3, payload=payload, at=T0 + timedelta(minutes=2))
+            payload["plan_id"] = 4  # the event reads as it did when it was recorded
+            assert s.scalar(select(func.count()).select_from(AuditEvent)) == 1  # nothing appended yet
+            holder.full_name = "Ana Ruiz-Late"  # a write the step makes after its event, flushed at the commit
+            statements.clear()
+        assert statements[0].startswith("UPDATE cardholders")
+        assert statements[1:] and all("audit" in st.lower() or st.startswith("WITH") for st in statements[1:])
+
+        with transaction(container.session_factory) as s:
+            append_audit(s, kind="promise.recorded", actor="bot", subject_type="account", subject_id=1,
+                         payload={}, at=T0 + timedelta(minutes=3))
+            audit.append(s, "gate", "message.sent", "message", 9, {}, at=T0 + timedelta(minutes=4))
+
+        with pytest.raises(RuntimeError), transaction(container.session_factory) as s:
+            append_audit(s, kind="handoff.requested", actor="bot", subject_type="conversation", subject_id=1,
+                         payload={}, at=T0 + timedelta(minutes=5))
+            raise RuntimeError("the step failed")
+    finally:
+        event.remove(container.engine, "before_cursor_execute", note)
+
+    with container.session_factory() as s:
+        stored = s.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+    assert [(e.seq, e.kind) for e in stored[1:]] == [(2, "plan.offered"), (3, "plan.accepted"),
+                                                    (4, "promise.recorded"), (5, "message.sent")]
+    assert stored[2].payload == {"plan_id": 3}
+    assert _verify(container).ok
