@@ -86,7 +86,9 @@ class TwilioSms:
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
         self._http = RoutedAsyncHttpClient(api_base, timeout_s=timeout_s, max_in_flight=max_in_flight, logger=SDK_LOG)
-        self._client = Client(account_sid, auth_token, http_client=self._http)
+        # The SDK imports its API modules on first use; taking the Messages resource here moves that (about a
+        # fifth of a second) out of the first dispatch batch and the first reply.
+        self._messages = Client(account_sid, auth_token, http_client=self._http).messages
         self._sender: dict[str, str] = (
             {"messaging_service_sid": messaging_service_sid} if messaging_service_sid else {"from_": from_number or ""}
         )
@@ -131,7 +133,7 @@ class TwilioSms:
         if not message.text.strip():
             return SendResult(None, False, error_code="empty_text", error_detail="empty message", permanent=True)
         try:
-            created = await self._client.messages.create_async(
+            created = await self._messages.create_async(
                 to=message.address, body=message.text, status_callback=self.status_callback, **self._sender
             )
         except TwilioRestException as exc:
@@ -161,7 +163,7 @@ class TwilioSms:
     def lookup(self, provider_message_id: str) -> str | None:
         """Ask Twilio where a message is after a crash; None when it cannot tell (unknown sid, unreachable)."""
         try:
-            fetched = self._runner.run(self._client.messages(provider_message_id).fetch_async())
+            fetched = self._runner.run(self._messages(provider_message_id).fetch_async())
         except Exception:
             return None
         return STATUS_MAP.get(str(fetched.status))
