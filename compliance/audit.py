@@ -1,10 +1,12 @@
 """The tamper-evident audit log: an append-only hash chain over `audit_events`.
 
 Each record's hash is sha256(prev_hash + canonical JSON of the record), and `seq` increases by exactly one.
-Appends serialise on the single `audit_head` row: the first statement of an append is
-`UPDATE audit_head SET seq = seq + 1 ... RETURNING`, which takes that row's lock on PostgreSQL (concurrent
-appends wait for the holder's commit, then read the new head) and the database write lock on SQLite. The append
-happens inside the caller's transaction, so the event commits (or rolls back) with the change it records.
+Appends serialise on the single `audit_head` row, inside the caller's transaction, so the event commits (or rolls
+back) with the change it records. On PostgreSQL one statement locks the head row, chains and inserts the records
+and advances it (concurrent appends wait for the holder's commit, then chain onto the new head); elsewhere, and
+for the first append, `UPDATE audit_head SET seq = seq + n ... RETURNING` takes the lock (the database write lock
+on SQLite) and Python hashes. Every append waits for the head, so callers append last, just before their commit;
+`append_at_commit` queues an event for that moment.
 The head also remembers the last seq and hash, so deleting records from the end of the log is detected too.
 
 `verify` walks the chain and names the first record that was edited, deleted or reordered.
