@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from accord.cli.common import NOW_HELP, app_container
+from accord.process_heap import freeze_startup_objects
 
 METRICS_HELP = "serve Prometheus metrics of this process on this port"
 
@@ -28,6 +29,7 @@ def scheduler(metrics_port: int | None = typer.Option(None, "--metrics-port", he
         _serve_metrics(container, metrics_port)
         sched = build_scheduler(container)
         register_jobs(sched, container)
+        freeze_startup_objects()
 
         def stop(signum: int, _frame: FrameType | None) -> None:
             typer.echo(f"scheduler: {signal.Signals(signum).name} received, finishing running jobs")
@@ -58,6 +60,7 @@ def dispatch(
     with app_container(now, running_clock=not once) as container:
         _serve_metrics(container, metrics_port)
         dispatcher = Dispatcher(container, worker_id)
+        freeze_startup_objects()
         if once:
             report = dispatcher.drain()
         else:
