@@ -87,6 +87,7 @@ class BackoffModel(_Strict):
 
 class DispatchPolicy(_Strict):
     claim_batch: int = Field(ge=1, le=10_000)
+    claim_seconds: float = Field(gt=0)
     lease_timeout_s: float = Field(gt=0)
     idle_sleep_s: float = Field(ge=0)
     wake_deferred_every_s: float = Field(ge=0)

@@ -25,7 +25,7 @@ from compliance.contract import DeliveryOutcome, SendRequest
 from core.enums import Channel, MessagePurpose, OutboxStatus
 from scheduler.claim import DISPATCHER_AUTHOR, ClaimedRow, claim, release, wake_deferred
 from scheduler.config import SchedulerConfig
-from scheduler.rate_limits import RateLimiter
+from scheduler.rate_limits import RateLimiter, claim_size
 from scheduler.reconcile import Finish, Reconciler
 from scheduler.runtime import scheduler_config
 from scheduler.staleness import stale_rows
@@ -72,6 +72,8 @@ class Dispatcher:
         self.config = config or scheduler_config(container)
         self.limiter = limiter or RateLimiter(container.engine, self.config)
         self.reconciler = Reconciler(container, self.config)
+        self.claim_size = claim_size(self.config, (self._provider(channel.value)
+                                                   for channel in container.extras.get("channels", {})))
         self._sleep, self._random = sleep, unit_random
         self._last_wake: datetime | None = None
         self._last_reconcile: datetime | None = None
@@ -106,7 +108,7 @@ class Dispatcher:
             # Every worker settles rows a dead worker left behind, so no single process is needed for it.
             self.reconciler.reconcile_stale(now)
             self._last_reconcile = now
-        rows = claim(self.container.engine, self.worker_id, self.config.dispatch.claim_batch, now)
+        rows = claim(self.container.engine, self.worker_id, self.claim_size, now)
         report = DispatchReport(claimed=len(rows))
         if not rows:
             return report

@@ -221,6 +221,27 @@ def test_a_sender_limit_waits_in_place_and_never_hands_rows_back(container: Cont
     assert {_row(container, row_id).status for row_id in ids} == {"sent"}
 
 
+def test_a_worker_claims_only_what_its_slowest_sender_can_send_within_claim_seconds(container: Container) -> None:
+    unlimited = _dispatcher(container, _gate(container))
+    assert unlimited.claim_size == scheduler_config(container).dispatch.claim_batch
+    # A burst of 2, then one every 2 s: 2 + 0.5 x 10 s = 7 rows, not the 300 the configuration allows.
+    _limited(container, ProviderLimits(per_sender_per_s=0.5, sender_burst=2))
+    ids = _queue(container, 20, contact_point_id=None)
+    wall = [1_800_000_000.0]
+
+    def sleep(seconds: float) -> None:
+        wall[0] += seconds
+
+    limiter = RateLimiter(container.engine, scheduler_config(container), wall=lambda: wall[0])
+    dispatcher = Dispatcher(container, "w1", gate=_gate(container), sleep=sleep, unit_random=lambda: 0.5,
+                            limiter=limiter)
+    assert dispatcher.claim_size == 7
+    report = dispatcher.run_batch()
+    assert report.claimed == 7 and report.outcomes == {"sent": 7}
+    assert wall[0] - 1_800_000_000.0 == pytest.approx(10.0, abs=0.05)  # the batch was over within claim_seconds
+    assert sorted(row_id for row_id in ids if _row(container, row_id).status == "queued") == sorted(ids)[7:]
+
+
 def test_a_sender_limit_is_shared_by_every_dispatcher(container: Container) -> None:
     _limited(container, ProviderLimits(per_sender_per_s=5, sender_burst=5))
     config = scheduler_config(container)
