@@ -27,13 +27,18 @@ _BUCKETS = cast(Table, RateBucket.__table__)
 _MAX_RECIPIENTS = 10_000  # recipient buckets kept per process (least recently used are dropped)
 
 
+def sender_burst(rate: float, burst: float | None) -> float:
+    """A sender bucket's burst: as configured, else one second's worth (at least one token)."""
+    return burst if burst is not None else max(1.0, rate)
+
+
 class SharedBucket:
     """A token bucket in the `rate_buckets` table, reserved from in small chunks."""
 
     def __init__(self, engine: Engine, key: str, rate: float, burst: float | None,
                  wall: Callable[[], float] = time.time) -> None:
         self.engine, self.key, self.rate = engine, key, rate
-        self.burst = burst if burst is not None else max(1.0, rate)
+        self.burst = sender_burst(rate, burst)
         self.chunk = self.chunk_for(rate)
         self.local = 0
         self._wall = wall
@@ -152,6 +157,6 @@ def claim_size(config: SchedulerConfig, providers: Iterable[str]) -> int:
         limits = config.limits_for(provider)
         if limits.per_sender_per_s is None:
             continue
-        burst = limits.sender_burst if limits.sender_burst is not None else max(1.0, limits.per_sender_per_s)
+        burst = sender_burst(limits.per_sender_per_s, limits.sender_burst)
         size = min(size, max(1, int(burst + limits.per_sender_per_s * config.dispatch.claim_seconds)))
     return size
