@@ -5,6 +5,11 @@ Baseline: the same number of raw HTTP POSTs to the same fake, measured in the sa
 stack and the same number in flight as the channel uses (aiohttp, keep-alive, 16 at once): what the wire and the
 fake allow with no Accord in the way. `dispatch_gate_share_pct` is the share of dispatch time spent inside the
 gate (decisions, records and the provider calls).
+
+CPU per message says what bounds the ratio: `dispatch_cpu_ms_per_msg` is the dispatching process's CPU (all its
+threads) per message, against the raw poster's CPU per post; `dispatch_machine_cpu_ms_per_msg` is every
+process's (the dispatcher, PostgreSQL, the fake), against the same for the raw posts. A process busy on one core
+sends at most 1 / its CPU per message.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import yaml
 from accord.bootstrap import bootstrap
 from accord.process_heap import freeze_startup_objects, unfreeze
 from accord.settings import PROJECT_ROOT, Settings
-from bench.common import BenchContext, Result
+from bench.common import BenchContext, CpuPerItem, Result, cpu_per_item
 from core.clock import FixedClock
 from scheduler.dispatcher import Dispatcher
 from storage.db import migrate
@@ -58,10 +63,10 @@ def run(ctx: BenchContext) -> list[Result]:
     try:
         assert provider.stdout is not None
         base_url = provider.stdout.readline().strip()
-        raw_per_s = _raw_posts(base_url, max(ROWS, 2000))
+        raw_per_s, raw_cpu = _raw_posts(base_url, max(ROWS, 2000))
         with ctx.postgres_database("accord_bench_dispatch") as url:
             migrate(url)
-            per_s, gate_share, report = _dispatch(url, base_url, ctx.workdir)
+            per_s, gate_share, report, cpu = _dispatch(url, base_url, ctx.workdir)
     finally:
         if provider.stdin:
             provider.stdin.close()
@@ -69,15 +74,23 @@ def run(ctx: BenchContext) -> list[Result]:
     ctx.notes.append(f"dispatch: {ROWS} reminders through dispatcher + gate + twilio client -> loopback fake: "
                      f"{per_s:.0f} msg/s ({report}); raw POSTs to the same fake {raw_per_s:.0f}/s "
                      f"({IN_FLIGHT} in flight); {gate_share:.0f}% of dispatch time is inside the compliance gate")
+    ctx.notes.append(f"dispatch CPU: {cpu.process_ms:.3f} ms a message in the dispatcher (raw: {raw_cpu.process_ms:.3f} "
+                     f"ms a post), so one process on one core sends at most {1000 / cpu.process_ms:.0f}/s, "
+                     f"{raw_cpu.process_ms / cpu.process_ms:.2f}x the raw poster's CPU rate; all processes "
+                     f"{cpu.machine_ms:.3f} ms a message (raw: {raw_cpu.machine_ms:.3f}) on {os.cpu_count()} CPUs")
     return [
         Result("dispatch_msgs_per_s", per_s, "msg/s", raw_per_s),
         Result("dispatch_vs_raw_ratio", per_s / raw_per_s, "x"),
         Result("dispatch_gate_share_pct", gate_share, "%"),
+        Result("dispatch_cpu_ms_per_msg", cpu.process_ms, "ms", raw_cpu.process_ms),
+        Result("dispatch_machine_cpu_ms_per_msg", cpu.machine_ms, "ms", raw_cpu.machine_ms),
     ]
 
 
-def _raw_posts(base_url: str, count: int) -> float:
-    return asyncio.run(_post_all(base_url, count))
+def _raw_posts(base_url: str, count: int) -> tuple[float, CpuPerItem]:
+    with cpu_per_item(count) as cpu:
+        per_s = asyncio.run(_post_all(base_url, count))
+    return per_s, cpu
 
 
 async def _post_all(base_url: str, count: int) -> float:
@@ -98,7 +111,7 @@ async def _post_all(base_url: str, count: int) -> float:
         return count / (time.perf_counter() - started)
 
 
-def _dispatch(url: str, base_url: str, workdir: Path) -> tuple[float, float, dict[str, Any]]:
+def _dispatch(url: str, base_url: str, workdir: Path) -> tuple[float, float, dict[str, Any], CpuPerItem]:
     settings = Settings(accord_env="test", database_url=url, accord_config_dir=_config(workdir),  # type: ignore[call-arg]
                         accord_log_level="WARNING", twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN,
                         twilio_messaging_service_sid=SERVICE_SID, twilio_api_base=base_url, _env_file=None)
@@ -109,7 +122,9 @@ def _dispatch(url: str, base_url: str, workdir: Path) -> tuple[float, float, dic
         dispatcher = Dispatcher(container, "bench", gate=gate)
         freeze_startup_objects()  # as `accord dispatch` does before its first batch
         try:
-            return _drain(dispatcher, gate)
+            with cpu_per_item(ROWS) as cpu:
+                per_s, gate_share, report = _drain(dispatcher, gate)
+            return per_s, gate_share, report, cpu
         finally:
             unfreeze()
     finally:
