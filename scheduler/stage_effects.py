@@ -66,17 +66,20 @@ class StageEffects:
         return True
 
     def accounts_with_final_escalation(self, session: Session, accounts: Sequence[Any]) -> set[int]:
-        """Of these accounts, those whose current stage episode already has its final-stage escalation."""
+        """Of these accounts, those whose current stage episode already has its final-stage escalation, or that
+        still have one an officer has not resolved. The open one counts whenever it was made: a clock behind the
+        recorded stage change (a replay of a period before the portfolio was loaded, a lagging machine) would
+        otherwise open another escalation at every staging run."""
         entered = {a.id: a.stage_changed_at for a in accounts}
         rows = session.execute(
-            select(Escalation.account_id, Escalation.created_at).where(
+            select(Escalation.account_id, Escalation.created_at, Escalation.status).where(
                 Escalation.account_id.in_(list(entered)),
                 Escalation.reason == EscalationReason.FINAL_STAGE.value,
             )
         ).all()
         covered = set()
-        for account_id, created_at in rows:
+        for account_id, created_at, status in rows:
             since = entered.get(account_id)
-            if since is None or created_at >= since:
+            if since is None or created_at >= since or status != EscalationStatus.RESOLVED.value:
                 covered.add(account_id)
         return covered

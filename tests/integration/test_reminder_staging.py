@@ -106,6 +106,33 @@ def test_final_stage_opens_one_escalation(container: Container, clock: FixedCloc
     assert chain.ok, chain.problem
 
 
+def test_a_clock_behind_the_stage_change_opens_one_escalation(container: Container, clock: FixedClock) -> None:
+    # A replay of a period before the portfolio was loaded: the stage change is recorded later than "now".
+    account_id = build(container, dpd=120, stage="dpd_90_plus", stage_changed_at=clock.now() + timedelta(days=2))
+    opened = []
+    for _ in range(4):
+        opened.append(run_staging(container).escalations_opened)
+        clock.advance(timedelta(hours=6))
+    assert opened == [1, 0, 0, 0]
+    with container.session_factory() as session:
+        rows = session.execute(select(Escalation.account_id, Escalation.status)).all()
+    assert rows == [(account_id, "open")]
+
+
+def test_a_new_final_episode_after_a_resolved_escalation_opens_another(container: Container,
+                                                                         clock: FixedClock) -> None:
+    account_id = build(container, dpd=95, stage="dpd_90_plus")
+    assert run_staging(container).escalations_opened == 1
+    with transaction(container.session_factory) as session:
+        escalation = session.scalars(select(Escalation)).one()
+        escalation.status = "resolved"
+        account = session.get_one(Account, account_id)
+        account.stage_changed_at = clock.now() + timedelta(hours=1)  # left 90+ and came back since
+    clock.advance(timedelta(hours=2))
+    assert run_staging(container).escalations_opened == 1
+    assert run_staging(container).escalations_opened == 0
+
+
 def test_one_broken_account_does_not_stop_the_others(container: Container) -> None:
     good = build(container, dpd=29, stage="dpd_1_29")
     bad = build(container, dpd=29, stage="dpd_1_29")
