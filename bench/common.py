@@ -72,17 +72,19 @@ def _admin(statement: str) -> None:
 class Timer:
     seconds: float = 0.0  # wall clock
     cpu_seconds: float = 0.0  # this process only: unaffected by other load, blind to a database server's work
+    machine_cpu_seconds: float = 0.0  # every process on the machine (e.g. a database server and a fake provider too)
 
 
 @contextmanager
 def timer() -> Iterator[Timer]:
     result = Timer()
-    start, start_cpu = time.perf_counter(), time.process_time()
+    start, start_cpu, start_machine = time.perf_counter(), time.process_time(), _machine_busy_s()
     try:
         yield result
     finally:
         result.seconds = time.perf_counter() - start
         result.cpu_seconds = time.process_time() - start_cpu
+        result.machine_cpu_seconds = _machine_busy_s() - start_machine
 
 
 @dataclass
@@ -90,19 +92,18 @@ class CpuPerItem:
     """CPU time per item of work, filled in when the `cpu_per_item` block ends. A process that keeps one core busy
     does at most 1000 / process_ms items a second, however its waits overlap."""
 
-    process_ms: float = 0.0  # this process, all its threads
-    machine_ms: float = 0.0  # every process on the machine (e.g. a database server and a fake provider too)
+    process_ms: float = 0.0  # Timer.cpu_seconds per item, in ms
+    machine_ms: float = 0.0  # Timer.machine_cpu_seconds per item, in ms
 
 
 @contextmanager
 def cpu_per_item(count: int) -> Iterator[CpuPerItem]:
+    """A `timer()` block's CPU, per item."""
     result = CpuPerItem()
-    process, machine = time.process_time(), _machine_busy_s()
-    try:
+    with timer() as elapsed:
         yield result
-    finally:
-        result.process_ms = 1000 * (time.process_time() - process) / count
-        result.machine_ms = 1000 * (_machine_busy_s() - machine) / count
+    result.process_ms = 1000 * elapsed.cpu_seconds / count
+    result.machine_ms = 1000 * elapsed.machine_cpu_seconds / count
 
 
 def _machine_busy_s() -> float:
