@@ -38,7 +38,7 @@ def twilio() -> Iterator[FakeTwilioApi]:
 @pytest.fixture
 def wired(settings: Settings, clock: FixedClock, twilio: FakeTwilioApi) -> Iterator[Container]:
     sms = TwilioSms(account_sid=SID, auth_token=TOKEN, public_url="https://accord.example.test",
-                    messaging_service_sid=SERVICE, api_base=twilio.base_url, timeout_s=0.5)
+                    messaging_service_sid=SERVICE, api_base=twilio.base_url, timeout_s=1.0)
     container = bootstrap(settings, clock=clock,
                           channels={Channel.SMS: sms, Channel.TELEGRAM: SandboxChannel(Channel.TELEGRAM)})
     try:

@@ -19,7 +19,7 @@ CHAT = 5550001234
 
 @pytest.fixture
 def telegram(telegram_api: FakeTelegramApi) -> Iterator[TelegramChannel]:
-    channel = TelegramChannel(TelegramRuntime(BOT_TOKEN, base_url=telegram_api.bot_base_url, request_timeout_s=0.5))
+    channel = TelegramChannel(TelegramRuntime(BOT_TOKEN, base_url=telegram_api.bot_base_url, request_timeout_s=1.5))
     yield channel
     channel.close()
 
