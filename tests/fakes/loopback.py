@@ -46,6 +46,12 @@ class Reply:
         return cls(status, data, {"Content-Type": "application/json", **headers}, delay_s=delay_s)
 
 
+# A "timeout" fault holds its reply back this long. A client under test gives up after CLIENT_TIMEOUT_S: well before
+# the held reply, and well after the slowest ordinary loopback reply on a loaded 2-core CI machine (0.5 s was not).
+TIMEOUT_HOLD_S = 3.0
+CLIENT_TIMEOUT_S = TIMEOUT_HOLD_S / 2
+
+
 class _Server(ThreadingHTTPServer):
     # socketserver's default listen backlog of 5 drops connections when a client opens many at once (a concurrent
     # batch send); the client then retries the SYN a second later, which looks like a provider timeout.

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.fakes.loopback import LoopbackServer, Recorded, Reply
+from tests.fakes.loopback import TIMEOUT_HOLD_S, LoopbackServer, Recorded, Reply
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "telegram"
 FAULTS = {"429": "error_429.json", "403": "error_403_blocked.json", "400": "error_400_chat_not_found.json",
@@ -28,10 +28,9 @@ def fixture(name: str) -> Any:
 
 
 class FakeTelegramApi(LoopbackServer):
-    def __init__(self, token: str, *, timeout_hold_s: float = 3.0, updates_hold_s: float = 0.2) -> None:
+    def __init__(self, token: str, *, updates_hold_s: float = 0.2) -> None:
         super().__init__()
         self.token = token
-        self.timeout_hold_s = timeout_hold_s
         self.updates_hold_s = updates_hold_s
         self.faults: deque[str] = deque()
         self.sent: list[dict[str, Any]] = []  # every accepted sendMessage, with its chat and text
@@ -90,7 +89,7 @@ class FakeTelegramApi(LoopbackServer):
     def _send_message(self, params: dict[str, str]) -> Reply:
         fault = self.faults.popleft() if self.faults else None
         if fault == "timeout":
-            return Reply.json(200, {"ok": False}, delay_s=self.timeout_hold_s)
+            return Reply.json(200, {"ok": False}, delay_s=TIMEOUT_HOLD_S)
         if fault is not None:
             payload = fixture(FAULTS[fault])
             return Reply.json(int(payload["error_code"]), payload)

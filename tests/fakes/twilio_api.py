@@ -24,7 +24,7 @@ from urllib.parse import urlencode, urlsplit
 
 from twilio.request_validator import RequestValidator
 
-from tests.fakes.loopback import LoopbackServer, Recorded, Reply
+from tests.fakes.loopback import TIMEOUT_HOLD_S, LoopbackServer, Recorded, Reply
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "twilio"
 MESSAGES_RE = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Messages(?:/(?P<sid>SM\w+))?\.json$")
@@ -41,11 +41,10 @@ def fixture_json(name: str) -> Any:
 
 
 class FakeTwilioApi(LoopbackServer):
-    def __init__(self, account_sid: str, auth_token: str, *, timeout_hold_s: float = 3.0) -> None:
+    def __init__(self, account_sid: str, auth_token: str) -> None:
         super().__init__()
         self.account_sid = account_sid
         self.auth_token = auth_token
-        self.timeout_hold_s = timeout_hold_s
         self.messages: dict[str, dict[str, Any]] = {}
         self.faults: deque[str] = deque()
         self.retry_after: str | None = None  # sent with 429 replies when set
@@ -129,7 +128,7 @@ class FakeTwilioApi(LoopbackServer):
         if fault is None and self.faults:
             fault = self.faults.popleft()
         if fault == "timeout":
-            return Reply.json(201, {}, delay_s=self.timeout_hold_s)
+            return Reply.json(201, {}, delay_s=TIMEOUT_HOLD_S)
         if fault is not None and fault.partition(":")[0] == "429":
             retry_after = fault.partition(":")[2] or self.retry_after
             headers = {"Retry-After": retry_after} if retry_after else {}

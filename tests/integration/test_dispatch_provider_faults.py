@@ -23,6 +23,7 @@ from scheduler.dispatcher import Dispatcher
 from scheduler.runtime import scheduler_config
 from scheduler.sweep import run_sweep
 from storage.tables import ContactPoint, Message, OutboxItem
+from tests.fakes.loopback import CLIENT_TIMEOUT_S
 from tests.fakes.twilio_api import FakeTwilioApi
 from tests.reminder_builders import build
 
@@ -31,14 +32,14 @@ SID, TOKEN, SERVICE = "AC" + "3" * 32, "4" * 32, "MG" + "5" * 32
 
 @pytest.fixture
 def twilio() -> Iterator[FakeTwilioApi]:
-    with FakeTwilioApi(SID, TOKEN, timeout_hold_s=2.0) as fake:
+    with FakeTwilioApi(SID, TOKEN) as fake:
         yield fake  # type: ignore[misc]
 
 
 @pytest.fixture
 def wired(settings: Settings, clock: FixedClock, twilio: FakeTwilioApi) -> Iterator[Container]:
     sms = TwilioSms(account_sid=SID, auth_token=TOKEN, public_url="https://accord.example.test",
-                    messaging_service_sid=SERVICE, api_base=twilio.base_url, timeout_s=1.0)
+                    messaging_service_sid=SERVICE, api_base=twilio.base_url, timeout_s=CLIENT_TIMEOUT_S)
     container = bootstrap(settings, clock=clock,
                           channels={Channel.SMS: sms, Channel.TELEGRAM: SandboxChannel(Channel.TELEGRAM)})
     try:

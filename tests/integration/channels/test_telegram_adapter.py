@@ -11,6 +11,7 @@ from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram_runtime import ChatSpacer, TelegramRuntime
 from core.enums import Channel
 from core.ports import OutboundText, TransientChannelError
+from tests.fakes.loopback import CLIENT_TIMEOUT_S
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.integration.channels.support import BOT_TOKEN
 
@@ -19,7 +20,7 @@ CHAT = 5550001234
 
 @pytest.fixture
 def telegram(telegram_api: FakeTelegramApi) -> Iterator[TelegramChannel]:
-    channel = TelegramChannel(TelegramRuntime(BOT_TOKEN, base_url=telegram_api.bot_base_url, request_timeout_s=1.5))
+    channel = TelegramChannel(TelegramRuntime(BOT_TOKEN, base_url=telegram_api.bot_base_url, request_timeout_s=CLIENT_TIMEOUT_S))
     yield channel
     channel.close()
 

@@ -9,6 +9,7 @@ import pytest
 from bot.channels.twilio_sms import TwilioSms
 from core.enums import Channel
 from core.ports import OutboundText, TransientChannelError
+from tests.fakes.loopback import CLIENT_TIMEOUT_S
 from tests.fakes.twilio_api import FakeTwilioApi
 from tests.integration.channels.support import ACCOUNT_SID, AUTH_TOKEN, MESSAGING_SERVICE_SID, PUBLIC_URL
 
@@ -18,7 +19,7 @@ TO = "+14155550123"
 @pytest.fixture
 def sms(twilio_api: FakeTwilioApi) -> Iterator[TwilioSms]:
     adapter = TwilioSms(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, public_url=PUBLIC_URL,
-                        messaging_service_sid=MESSAGING_SERVICE_SID, api_base=twilio_api.base_url, timeout_s=1.5)
+                        messaging_service_sid=MESSAGING_SERVICE_SID, api_base=twilio_api.base_url, timeout_s=CLIENT_TIMEOUT_S)
     yield adapter
     adapter.close()
 
@@ -91,7 +92,7 @@ def test_refused_credentials_are_retried_not_blamed_on_the_number(twilio_api: Fa
 
 def test_an_unreachable_api_is_transient() -> None:
     adapter = TwilioSms(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, public_url=PUBLIC_URL,
-                        messaging_service_sid=MESSAGING_SERVICE_SID, api_base="http://127.0.0.1:9", timeout_s=1.5)
+                        messaging_service_sid=MESSAGING_SERVICE_SID, api_base="http://127.0.0.1:9", timeout_s=CLIENT_TIMEOUT_S)
     with pytest.raises(TransientChannelError, match="unreachable"):
         adapter.send(text())
     assert adapter.lookup("SM" + "0" * 32) is None

@@ -15,6 +15,7 @@ import pytest
 from bot.channels.twilio_sms import TwilioSms
 from core.enums import Channel
 from core.ports import OutboundText, SendResult, TransientChannelError
+from tests.fakes.loopback import CLIENT_TIMEOUT_S
 from tests.fakes.twilio_api import FakeTwilioApi
 from tests.integration.channels.support import ACCOUNT_SID, AUTH_TOKEN, MESSAGING_SERVICE_SID, PUBLIC_URL
 
@@ -29,8 +30,7 @@ def adapter(base_url: str, **options: float) -> TwilioSms:
 
 @pytest.fixture
 def sms(twilio_api: FakeTwilioApi) -> Iterator[TwilioSms]:
-    # Well under the fake's 3 s hold for a "timeout" fault, and well over a loaded CI machine's slowest loopback reply.
-    sms = adapter(twilio_api.base_url, timeout_s=1.5)
+    sms = adapter(twilio_api.base_url, timeout_s=CLIENT_TIMEOUT_S)
     yield sms
     sms.close()
 
