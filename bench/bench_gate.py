@@ -83,7 +83,7 @@ def _portfolio(factory: sessionmaker[Session], count: int) -> list[tuple[int, in
     with transaction(factory) as session:
         holder_ids = session.scalars(insert(Cardholder).returning(Cardholder.id, sort_by_parameter_order=True), [
             {"external_id": f"B{i:07d}", "full_name": "Bench Person", "language": "en",
-             "timezone": "America/New_York", "jurisdiction": "US", "vulnerable": False,
+             "timezone": "America/New_York", "jurisdiction": "US",
              "created_at": NOON_NY, "updated_at": NOON_NY} for i in range(count)]).all()
         account_ids = session.scalars(insert(Account).returning(Account.id, sort_by_parameter_order=True), [
             {"external_id": f"AB{i:07d}", "cardholder_id": h, "product": "credit_card", "currency": "USD",

@@ -162,7 +162,7 @@ def _records(path: Path) -> dict[Any, list[dict[str, Any]]]:
 
 
 def _complete(model: Any, record: dict[str, Any]) -> dict[str, Any]:
-    """Fill the Python-side defaults (e.g. vulnerable=False) that an INSERT through SQLAlchemy would add."""
+    """Fill the Python-side defaults (e.g. days_past_due=0) that an INSERT through SQLAlchemy would add."""
     for column in model.__table__.columns:
         if column.name not in record and column.default is not None and column.default.is_scalar:
             record[column.name] = column.default.arg

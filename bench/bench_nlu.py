@@ -1,10 +1,15 @@
 """The dialogue layer: NLU accuracy on the held-out split, and turn latency through the whole stack.
 
-- nlu_f1_en / nlu_f1_zh: macro-F1 over every intent on nlu/tests/heldout/<lang>.yml, never used in training,
-  from the same servers Accord uses (a FallbackClassifier `nlu_fallback` counts as out_of_scope, which is how
-  the bot treats it; scoring in bench/nlu_scoring.py). Baseline: the 0.92 target.
-- nlu_critical_recall: recall over both languages on opt_out, attorney, bankruptcy, dispute, distress,
-  ask_human, wrong_number. Baseline: the 0.98 target.
+NLU figures, per language, on nlu/tests/heldout/<lang>.yml (never used in training), from the same servers
+Accord uses; a FallbackClassifier `nlu_fallback` counts as out_of_scope, which is how the bot treats it
+(scoring in bench/nlu_scoring.py). Critical intents: distress, dispute, attorney, bankruptcy, opt_out,
+cease_contact, ask_human, wrong_number. Baselines are the targets.
+- nlu_accuracy_<lang> (>= 0.92), nlu_oos_recall_<lang> (>= 0.90), nlu_critical_recall_<lang> (>= 0.98),
+  nlu_critical_precision_<lang> (>= 0.97); nlu_benign_predicted_critical_<lang>: non-critical messages read as
+  critical; nlu_f1_<lang>: macro-F1; nlu_critical_recall: both languages together. The notes carry each
+  language's confusion table (critical / ordinary / out_of_scope, rows gold) and its weak intents.
+- Last measured (2026-12-03, the held-out sets of the "Safe conversations" issue): see the README's Dialogue
+  section, which carries the same figures and confusion tables.
 - turn_p50_ms / turn_p99_ms: one inbound SMS to its last reply sent through the sandbox channel (persist, Rasa,
   actions, internal API, compliance gate, send), 20 conversations at once, each a full hardship-to-plan flow.
   The clock stops when the channel accepts the reply, which is when the cardholder has it; the gate's second
@@ -33,7 +38,7 @@ import httpx
 from accord.dialogue import rasa_runtime as rt
 from accord.dialogue.live_stack import LiveStack, start_stack
 from bench.common import BenchContext, Result
-from bench.nlu_scoring import score_heldout
+from bench.nlu_scoring import TARGETS, score_heldout
 from bot.inbound import InboundMessage, pipeline_for
 from compliance import gate as gate_module
 from core.clock import FixedClock
@@ -71,12 +76,21 @@ def accuracy(stack: LiveStack, ctx: BenchContext) -> list[Result]:
         scores = score_heldout(client, {lang: stack.rasa.urls[lang] for lang in rt.LANGUAGES}, stack.rasa.token)
     results = []
     for language in rt.LANGUAGES:
-        pairs = scores.pairs[language]
-        mistakes = scores.mistakes(language)
-        ctx.notes.append(f"nlu {language}: {len(pairs)} held-out examples, "
-                         f"{sum(1 for g, p in pairs if g != p)} wrong: {mistakes}")
-        results.append(Result(f"nlu_f1_{language}", scores.f1(language), "macro-F1", baseline=0.92))
-    results.append(Result("nlu_critical_recall", scores.critical_recall(), "recall", baseline=0.98))
+        s = scores.summary(language)
+        # The full per-language report (targets, group confusion table, weak intents) and the commonest mistakes.
+        ctx.notes.append(scores.render(language))
+        ctx.notes.append(f"nlu {language} commonest mistakes: {scores.mistakes(language)}")
+        results += [
+            Result(f"nlu_accuracy_{language}", s["accuracy"], "accuracy", baseline=TARGETS["accuracy"]),
+            Result(f"nlu_oos_recall_{language}", s["oos_recall"], "recall", baseline=TARGETS["oos_recall"]),
+            Result(f"nlu_critical_recall_{language}", s["critical_recall"], "recall",
+                   baseline=TARGETS["critical_recall"]),
+            Result(f"nlu_critical_precision_{language}", s["critical_precision"], "precision",
+                   baseline=TARGETS["critical_precision"]),
+            Result(f"nlu_benign_predicted_critical_{language}", s["benign_predicted_critical"], "messages"),
+            Result(f"nlu_f1_{language}", s["macro_f1"], "macro-F1"),
+        ]
+    results.append(Result("nlu_critical_recall", scores.critical_recall(), "recall", baseline=TARGETS["critical_recall"]))
     return results
 
 

@@ -41,10 +41,10 @@ def seed(dsn: str, messages: int, holders: int) -> dict[str, Any]:
     rng = random.Random(7)
     with psycopg.connect(dsn) as conn:
         made = NOW - SPAN
-        _copy(conn, "cardholders", "id, external_id, full_name, language, timezone, jurisdiction, vulnerable, "
+        _copy(conn, "cardholders", "id, external_id, full_name, language, timezone, jurisdiction, "
               "created_at, updated_at",
               (f"{i}\tC{i:07d}\tHolder {i}\t{'zh' if PACKS[i % 4] == 'CN' else 'en'}\t{ZONES[PACKS[i % 4]][0]}\t"
-               f"{PACKS[i % 4]}\tf\t{_ts(made)}\t{_ts(made)}\n" for i in range(1, holders + 1)))
+               f"{PACKS[i % 4]}\t{_ts(made)}\t{_ts(made)}\n" for i in range(1, holders + 1)))
         _copy(conn, "accounts", "id, external_id, cardholder_id, product, currency, balance_minor, minimum_due_minor, "
               "due_date, days_past_due, stage, touches_in_stage, created_at, updated_at",
               (f"{i}\tA{i:07d}\t{i}\tcredit_card\t{'CNY' if PACKS[i % 4] == 'CN' else 'USD'}\t{100000 + i}\t10000\t"

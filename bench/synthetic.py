@@ -43,11 +43,11 @@ def load_portfolio(url: str, count: int) -> None:
     with psycopg.connect(psycopg_url(url)) as conn:
         with conn.cursor() as cur:
             with cur.copy("COPY cardholders (id, external_id, full_name, language, timezone, jurisdiction, "
-                          "card_last4, birth_year, vulnerable, created_at, updated_at) FROM STDIN") as copy:
+                          "card_last4, birth_year, created_at, updated_at) FROM STDIN") as copy:
                 for i in range(1, count + 1):
                     zone, jurisdiction, language, *_ = account_shape(i)
                     copy.write_row((i, f"C{i:08d}", f"Holder {i}", language, zone, jurisdiction, f"{i % 10000:04d}",
-                                    1950 + i % 50, False, stamp, stamp))
+                                    1950 + i % 50, stamp, stamp))
             with cur.copy("COPY accounts (id, external_id, cardholder_id, product, currency, balance_minor, "
                           "minimum_due_minor, due_date, days_past_due, stage, touches_in_stage, created_at, "
                           "updated_at) FROM STDIN") as copy:

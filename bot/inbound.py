@@ -8,10 +8,15 @@ The message is committed before anything else runs, so a crash later loses nothi
 reply leaves and before `receive` returns: bot/inbound_persist.py), and a provider's retry of the same message
 id is answered from the stored row without running the steps again. Network calls (dialogue
 engine, providers) never happen inside a database transaction.
+
+Language follows the message: each turn goes to the model of the language the cardholder wrote in (else the one
+they last wrote in here, else their profile's: core/turn_language.py), and its replies go out in that language or
+the profile's, as the cardholder's policy pack says (`reply_language`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -33,10 +38,14 @@ from compliance.contract import DeliveryOutcome, SendRequest
 from core.clock import Clock
 from core.enums import ConversationState, EscalationReason, MessagePurpose
 from core.ports import DialogueEngine, DialogueReply, DialogueTurn, DialogueUnavailable
+from core.turn_language import ReplyLanguagePolicy, reply_language, turn_language
 from storage.db import transaction
 from storage.installation import DialogueSenders, dialogue_senders
 
 log = structlog.get_logger("accord.inbound")
+
+# A jurisdiction's reply-language policy (its pack's `reply_language`); None where it has no pack.
+ReplyPolicy = Callable[[str], ReplyLanguagePolicy | None]
 
 __all__ = ["InboundMessage", "InboundOutcome", "InboundPipeline", "InboundRejected", "InboundResult", "pipeline_for"]
 
@@ -52,6 +61,7 @@ class InboundPipeline:
         dialogue: DialogueEngine | None = None,
         metrics: Any = None,
         senders: DialogueSenders | None = None,
+        reply_policy: ReplyPolicy | None = None,
     ) -> None:
         self._sessions = session_factory
         self._senders = senders or DialogueSenders(session_factory)
@@ -61,6 +71,7 @@ class InboundPipeline:
         self._keywords = keywords
         self._dialogue: DialogueEngine = dialogue or NoDialogueEngine()
         self._metrics = metrics
+        self._reply_policy = reply_policy
 
     @classmethod
     def from_container(cls, container: Any) -> InboundPipeline:
@@ -75,6 +86,7 @@ class InboundPipeline:
             dialogue=container.extras.get("dialogue"),
             metrics=container.extras.get("metrics"),
             senders=dialogue_senders(container),
+            reply_policy=_reply_policy_of(gate),
         )
 
     def receive(self, message: InboundMessage) -> InboundResult:
@@ -116,6 +128,8 @@ class InboundPipeline:
         return self._converse(message, stored)
 
     def _keyword(self, keyword: Keyword, stored: inbound_store.Persisted) -> InboundResult:
+        # Keyword confirmations keep the profile language: a keyword is a carrier code (STOP, TD) that Chinese and
+        # English writers both send, not evidence of the language the cardholder reads.
         assert stored.contact_point_id is not None
         now = self._clock.now()
         template = self._keywords.config.group(keyword).reply_template
@@ -144,11 +158,14 @@ class InboundPipeline:
 
     def _converse(self, message: InboundMessage, stored: inbound_store.Persisted) -> InboundResult:
         assert stored.conversation_id is not None and stored.cardholder_id is not None
+        # The message is read by its own language's model; the pack says whether the answer follows it.
+        language = turn_language(stored.message_language, stored.previous_language, stored.language)
+        replying_in = reply_language(self._policy(stored), language, stored.language)
         turn = DialogueTurn(
             conversation_id=stored.conversation_id,
             sender_id=self._senders.sender_for(stored.conversation_id),
             text=message.text,
-            language=stored.language or "en",
+            language=language,
             metadata={
                 "channel": message.channel.value,
                 "cardholder_id": stored.cardholder_id,
@@ -162,18 +179,31 @@ class InboundPipeline:
         except Exception as exc:  # an engine bug must not drop the message either
             detail = exc.__class__.__name__ if not isinstance(exc, DialogueUnavailable) else "unavailable"
             log.warning("inbound.dialogue_unavailable", conversation_id=stored.conversation_id, error=detail)
-            return self._hand_over(stored, EscalationReason.DIALOGUE_UNAVAILABLE, {"error": detail})
-        # One batch through the gate: the replies are decided in order in one transaction and sent in order.
-        outcomes = self._send_all(stored, [(MessagePurpose.BOT_REPLY, r.template_id, r.params) for r in replies])
+            return self._hand_over(stored, EscalationReason.DIALOGUE_UNAVAILABLE, {"error": detail},
+                                   language=replying_in)
+        # One batch through the gate: the replies are decided in order in one transaction and sent in order, packed
+        # into as few messages as the channel's limit allows (one turn, one message: compliance/turn_message.py).
+        outcomes = self._send_all(stored, [(self._reply_purpose(r.template_id), r.template_id, r.params)
+                                           for r in replies], language=replying_in, combine=True)
         sent: list[DeliveryOutcome] = []
         for outcome in outcomes:
             if outcome is None:
                 return self._hand_over(
                     stored, EscalationReason.FALLBACK, {"error": "reply_failed"}, holding=False,
-                    replies=tuple(sent),
+                    replies=tuple(sent), language=replying_in,
                 )
             sent.append(outcome)
         return _result(stored, InboundOutcome.REPLIED, replies=tuple(sent))
+
+    def _reply_purpose(self, template_id: str) -> MessagePurpose:
+        # A protective state's acknowledgement ("we have noted your lawyer's details") is its own purpose, which
+        # the state allows while it blocks ordinary bot replies. The catalog says which templates are such.
+        resolve = getattr(self._gate, "reply_purpose", None)
+        return resolve(template_id) if resolve is not None else MessagePurpose.BOT_REPLY
+
+    def _policy(self, stored: inbound_store.Persisted) -> ReplyLanguagePolicy:
+        policy = self._reply_policy(stored.jurisdiction) if self._reply_policy and stored.jurisdiction else None
+        return policy or "message"  # the packs' default; with no pack the gate blocks the reply anyway
 
     def _ask_dialogue(self, turn: DialogueTurn) -> list[DialogueReply]:
         if self._metrics is None:
@@ -189,6 +219,7 @@ class InboundPipeline:
         *,
         holding: bool = True,
         replies: tuple[DeliveryOutcome, ...] = (),
+        language: str | None = None,
     ) -> InboundResult:
         """Queue the conversation for an officer. The holding reply goes out once per open escalation, so a
         cardholder who keeps writing while the engine is down is not answered with the same line every time."""
@@ -210,7 +241,8 @@ class InboundPipeline:
             )
             escalation_id = escalation.id
         if holding:
-            outcome = self._send(stored, MessagePurpose.BOT_REPLY, self._keywords.config.holding_reply_template)
+            outcome = self._send(stored, MessagePurpose.BOT_REPLY, self._keywords.config.holding_reply_template,
+                                 language=language)
             replies = replies + _some(outcome)
         return _result(stored, InboundOutcome.HANDED_TO_OFFICER, escalation_id=escalation_id, replies=replies)
 
@@ -220,16 +252,24 @@ class InboundPipeline:
         purpose: MessagePurpose,
         template_id: str,
         params: dict[str, Any] | None = None,
+        *,
+        language: str | None = None,
     ) -> DeliveryOutcome | None:
         """Hand one reply to the gate. A gate error is logged and reported as None; the inbound row is safe."""
-        return self._send_all(stored, [(purpose, template_id, params)])[0]
+        return self._send_all(stored, [(purpose, template_id, params)], language=language)[0]
 
     def _send_all(
         self,
         stored: inbound_store.Persisted,
         replies: list[tuple[MessagePurpose, str, dict[str, Any] | None]],
+        *,
+        language: str | None = None,
+        combine: bool = False,
     ) -> list[DeliveryOutcome | None]:
-        """Hand replies to the gate as one batch; None in place of a reply the gate could not handle."""
+        """Hand replies to the gate as one batch; None in place of a reply the gate could not handle. `language`:
+        the turn's reply language; None (keyword confirmations) lets the gate use the profile's. `combine`: join
+        consecutive replies of one purpose into messages as long as the channel allows (the gate's
+        deliver_combined); the outcomes are then one per message sent, not one per reply."""
         assert stored.cardholder_id is not None
         if not replies:
             return []
@@ -243,14 +283,18 @@ class InboundPipeline:
             account_id=stored.account_id,
             conversation_id=stored.conversation_id,
             contact_point_id=stored.contact_point_id,
+            language=language,
         ) for purpose, template_id, params in replies]
+        combined = getattr(self._gate, "deliver_combined", None) if combine and len(requests) > 1 else None
         try:
-            outcomes = self._gate.deliver_many(requests)
+            outcomes = combined(requests) if combined is not None else self._gate.deliver_many(requests)
         except Exception as exc:
             outcomes = [exc] * len(requests)
         results: list[DeliveryOutcome | None] = []
-        for request, outcome in zip(requests, outcomes, strict=True):
+        for n, outcome in enumerate(outcomes):
             if isinstance(outcome, Exception):
+                # Combined, the outcomes are one per message: the first reply stands for a batch that failed whole.
+                request = requests[n] if len(outcomes) == len(requests) else requests[0]
                 log.error(
                     "inbound.reply_failed", template_id=request.template_id, purpose=request.purpose.value,
                     conversation_id=stored.conversation_id, error=outcome.__class__.__name__,
@@ -283,6 +327,19 @@ def _result(
 
 def _some(outcome: DeliveryOutcome | None) -> tuple[DeliveryOutcome, ...]:
     return () if outcome is None else (outcome,)
+
+
+def _reply_policy_of(gate: Any) -> ReplyPolicy | None:
+    """The reply-language policy of the packs the gate decides by (a test's stand-in gate may have none)."""
+    pack_for = getattr(gate, "pack_for", None)
+    if pack_for is None:
+        return None
+
+    def policy(jurisdiction: str) -> ReplyLanguagePolicy | None:
+        pack = pack_for(jurisdiction)
+        return pack.reply_language if pack is not None else None
+
+    return policy
 
 
 def pipeline_for(container: Any) -> InboundPipeline:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import inbound_store
 from bot.inbound_types import InboundMessage
 from core.enums import ConversationState
+from core.language_detect import detect_language
 from storage.db import transaction
 from storage.tables import Message
 
@@ -76,7 +77,7 @@ class InboundRecorder:
                     return inbound_store.as_duplicate(claim.duplicate)
                 stored_id = claim.stored_id
             row = inbound_store.inbound_row(channel, message.text, stored_id, message.received_at,
-                                            from_address=message.address)
+                                            from_address=message.address, language=detect_language(message.text))
             session.add(row)
             session.flush()
             return inbound_store.Persisted(message_id=row.id, duplicate=False, channel=message.channel)
@@ -100,9 +101,10 @@ class InboundRecorder:
     @staticmethod
     def _stored(session: Session, message: InboundMessage, sender: inbound_store.Sender, *,
                 commit_async: bool = False) -> inbound_store.Persisted:
+        language = detect_language(message.text)
         message_id, conversation_id = inbound_store.store_from_sender(session, sender, message.channel.value,
                                                                       message.text, message.received_at,
-                                                                      commit_async=commit_async)
+                                                                      language=language, commit_async=commit_async)
         return inbound_store.Persisted(
             message_id=message_id,
             duplicate=False,
@@ -114,6 +116,10 @@ class InboundRecorder:
             language=sender.language,
             verified=sender.verified,
             account_id=sender.account_id,
+            jurisdiction=sender.jurisdiction,
+            message_language=language,
+            # A new conversation has no earlier message; the sender's read is about the open one.
+            previous_language=sender.previous_language if sender.conversation_id == conversation_id else None,
         )
 
 

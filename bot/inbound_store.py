@@ -26,9 +26,14 @@ class Persisted:
     contact_point_id: int | None = None
     conversation_id: int | None = None
     conversation_state: str | None = None
-    language: str | None = None
+    language: str | None = None  # the cardholder's profile language
     verified: bool = False
     account_id: int | None = None
+    jurisdiction: str | None = None  # whose policy pack decides the reply language
+    # The language detected in this message (stored on its row), and the last one detected in an earlier inbound
+    # message of the conversation: core.turn_language picks the turn's language from these and the profile.
+    message_language: str | None = None
+    previous_language: str | None = None
     # The message was committed without waiting for the WAL flush: the pipeline makes it durable before it
     # returns (InboundRecorder.make_durable).
     awaits_flush: bool = False
@@ -93,6 +98,8 @@ class Sender:
     conversation_state: str | None
     verified: bool
     last_message_at: datetime | None
+    jurisdiction: str | None = None
+    previous_language: str | None = None  # the last language detected in the open conversation's inbound messages
     duplicate_of: int | None = None  # an inbound message already stored under this provider id (a redelivery)
     stored_id: str | None = None  # the id to store the new message under (see stored_provider_id)
 
@@ -125,9 +132,22 @@ def _sender_statement() -> Any:
         .scalar_subquery()
     )
     id_taken = exists().where(Message.provider_message_id == bindparam("provider_id"))
+    # The language the cardholder last wrote in here (messages with none detected, like "4417", are skipped): the
+    # turn keeps it when the new message does not tell. Read here, so the turn costs no extra round trip.
+    earlier = aliased(Message)
+    previous_language = (
+        select(earlier.language)
+        .where(earlier.conversation_id == Conversation.id, earlier.direction == Direction.INBOUND.value,
+               earlier.language.is_not(None))
+        .order_by(earlier.created_at.desc(), earlier.id.desc())
+        .limit(1)
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
     return (
         select(ContactPoint.id, ContactPoint.cardholder_id, Cardholder.language, primary_account, Conversation.id,
-               Conversation.state, Conversation.verified, Conversation.last_message_at, duplicate_of, id_taken)
+               Conversation.state, Conversation.verified, Conversation.last_message_at, duplicate_of, id_taken,
+               Cardholder.jurisdiction, previous_language)
         .join(Cardholder, Cardholder.id == ContactPoint.cardholder_id)
         .outerjoin(Conversation, Conversation.id == open_conversation_id)
         .where(ContactPoint.channel == bindparam("channel"), ContactPoint.address == bindparam("address"))
@@ -148,24 +168,26 @@ def find_sender(session: Session, channel: str, address: str, provider_message_i
                                                  "provider_id": provider_message_id, "marked_id": marked}).first()
     if row is None:
         return None
-    point_id, holder_id, language, account_id, conversation_id, state, verified, last_at, duplicate, taken = row
+    (point_id, holder_id, language, account_id, conversation_id, state, verified, last_at, duplicate, taken,
+     jurisdiction, previous_language) = row
     stored_id = stored_provider_id(provider_message_id, bool(taken)) if provider_message_id is not None else None
     return Sender(point_id, holder_id, language, account_id, conversation_id, state, bool(verified), last_at,
-                  duplicate, stored_id)
+                  jurisdiction, previous_language, duplicate, stored_id)
 
 
 def store_from_sender(session: Session, sender: Sender, channel: str, text: str, at: datetime, *,
-                      commit_async: bool = False) -> tuple[int, int]:
+                      language: str | None = None, commit_async: bool = False) -> tuple[int, int]:
     """Store a known sender's message in their open conversation (moving its last-message time on to `at`), or in
     a new one the cardholder started: (message id, conversation id). On PostgreSQL the move and the insert are one
     statement: this runs before every turn, so each round trip saved is felt in every reply. `commit_async`
     (PostgreSQL, an autocommit session, an open conversation): that statement's commit does not wait for the WAL
-    flush; the caller must make it durable before it acknowledges the message."""
+    flush; the caller must make it durable before it acknowledges the message. `language`: the one detected in
+    the text (core.language_detect), kept on the row so later turns of the conversation can fall back on it."""
     if sender.conversation_id is None:
         conversation_id = start_conversation(session, sender.cardholder_id, sender.contact_point_id, channel, at).id
-        return _insert_inbound(session, _inbound_values(sender, channel, text, at, conversation_id)), conversation_id
+        return _insert_inbound(session, _inbound_values(sender, channel, text, at, conversation_id, language)), conversation_id
     conversation_id = sender.conversation_id
-    values = _inbound_values(sender, channel, text, at, conversation_id)
+    values = _inbound_values(sender, channel, text, at, conversation_id, language)
     postgres = session.get_bind().dialect.name == "postgresql"
     if sender.last_message_at is not None and at <= sender.last_message_at:
         return _insert_inbound(session, values, commit_async=commit_async and postgres), conversation_id
@@ -184,7 +206,7 @@ _MOVE_CONVERSATION = (update(Conversation)
 # Explicit bind names: in one statement with the conversation's UPDATE, plain column-named parameters would also
 # be taken as that UPDATE's SET values.
 _INBOUND_COLUMNS = ("channel", "direction", "status", "author", "text", "provider_message_id", "created_at",
-                    "cardholder_id", "contact_point_id", "conversation_id", "counts_toward_cap")
+                    "cardholder_id", "contact_point_id", "conversation_id", "counts_toward_cap", "language")
 _INSERT_INBOUND = insert(Message).values({name: bindparam(f"m_{name}") for name in _INBOUND_COLUMNS}
                                          ).returning(Message.id)
 # PostgreSQL runs a data-modifying CTE with the insert: one round trip (SQLite has no DML in a WITH clause).
@@ -196,11 +218,12 @@ _INSERT_INBOUND_ASYNC_PG = _INSERT_INBOUND.returning(_ASYNC_COMMIT)
 _MOVE_AND_INSERT_ASYNC_PG = _MOVE_AND_INSERT_PG.returning(_ASYNC_COMMIT)
 
 
-def _inbound_values(sender: Sender, channel: str, text: str, at: datetime, conversation_id: int) -> dict[str, Any]:
+def _inbound_values(sender: Sender, channel: str, text: str, at: datetime, conversation_id: int,
+                    language: str | None) -> dict[str, Any]:
     values = {"channel": channel, "direction": Direction.INBOUND.value, "status": MessageStatus.RECEIVED.value,
               "author": "cardholder", "text": text, "provider_message_id": sender.stored_id, "created_at": at,
               "cardholder_id": sender.cardholder_id, "contact_point_id": sender.contact_point_id,
-              "conversation_id": conversation_id, "counts_toward_cap": False}
+              "conversation_id": conversation_id, "counts_toward_cap": False, "language": language}
     return {f"m_{name}": value for name, value in values.items()}
 
 

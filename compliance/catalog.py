@@ -151,6 +151,15 @@ class Catalog:
     def ids(self) -> set[str]:
         return {template_id for template_id, _ in self._templates}
 
+    def reply_purpose(self, template_id: str) -> MessagePurpose:
+        """bot_reply, unless the template serves only a protective state's acknowledgement."""
+        for language in ("en", "zh"):
+            template = self._templates.get((template_id, language))
+            if template is not None and MessagePurpose.BOT_REPLY not in template.purposes and (
+                    MessagePurpose.STATE_ACKNOWLEDGEMENT in template.purposes):
+                return MessagePurpose.STATE_ACKNOWLEDGEMENT
+        return MessagePurpose.BOT_REPLY
+
     def __iter__(self) -> Iterator[Template]:
         return iter(self._templates[key] for key in sorted(self._templates))
 

@@ -14,8 +14,10 @@ from compliance.contract import Check, SendRequest
 from compliance.facts import Facts
 from compliance.hours import blackout_reason, in_hours
 from compliance.packs import Pack
+from compliance.protection import StateFact, effect_for
 from compliance.reasons import Reason
-from core.enums import DoNotContact, MessagePurpose, Stage
+from core.enums import MessagePurpose, Stage
+from core.protection import Effect, ProtectiveKind
 
 
 @dataclass(frozen=True)
@@ -65,32 +67,39 @@ def check_channel(ctx: Context) -> Check:
     return ctx.passed("channel", f"{ctx.request.channel.value} adapter configured")
 
 
-def check_do_not_contact(ctx: Context) -> Check:
-    holder = ctx.facts.holder
-    if holder.do_not_contact is None:
-        return ctx.passed("do_not_contact", "no do-not-contact state")
-    since = holder.do_not_contact_at.isoformat() if holder.do_not_contact_at else "an unknown time"
-    rule = ctx.pack.do_not_contact.get(DoNotContact(holder.do_not_contact)) if _known_dnc(holder.do_not_contact) else None
-    if rule is not None and ctx.request.purpose in rule.allowed_purposes:
-        return ctx.passed("do_not_contact", f"{holder.do_not_contact} since {since}; the pack allows {ctx.request.purpose}")
-    return ctx.failed("do_not_contact", f"{Reason.DO_NOT_CONTACT}:{holder.do_not_contact}",
-                      f"{holder.do_not_contact} since {since}")
-
-
-def _known_dnc(state: str) -> bool:
-    return state in {s.value for s in DoNotContact}
-
-
-def check_cease(ctx: Context) -> Check:
-    requested = ctx.facts.holder.cease_requested_at
+def check_protective_states(ctx: Context) -> Check:
+    """The pack's matrix: each state in force on the person (or on this address) allows, limits or blocks the
+    purpose. A channel opt-out is checked by check_opt_out, which also counts its single confirmation."""
+    point_id = ctx.facts.point.id if ctx.facts.point is not None else None
+    states = [s for s in ctx.facts.states if s.kind is not ProtectiveKind.CHANNEL_OPT_OUT and s.covers(point_id)]
     purpose = ctx.request.purpose
-    if requested is None:
-        return ctx.passed("cease", "no cease request")
-    if purpose not in ctx.pack.cease.allowed_purposes:
-        return ctx.failed("cease", Reason.CEASE_REQUESTED, f"cease requested at {requested.isoformat()}; {purpose} not allowed")
-    if purpose is MessagePurpose.CEASE_ACKNOWLEDGEMENT and ctx.facts.cease_acknowledgements >= ctx.pack.cease.acknowledgements_allowed:
+    if not states:
+        return ctx.passed("protective_states", "no protective state in force")
+    effect, deciding = effect_for(ctx.pack, states, purpose, point_id)
+    names = ", ".join(f"{s.kind.value} since {s.set_at.isoformat()}" for s in states)
+    if effect is Effect.BLOCK and deciding is not None:
+        return ctx.failed("protective_states", f"{Reason.PROTECTIVE_STATE}:{deciding.kind.value}",
+                          f"{names}; the pack blocks {purpose.value}")
+    if effect is Effect.LIMITED and deciding is not None:
+        return ctx.passed("protective_states", f"{names}; the pack allows {purpose.value} as limited content only")
+    return ctx.passed("protective_states", f"{names}; the pack allows {purpose.value}")
+
+
+def limited_by_state(ctx: Context) -> StateFact | None:
+    """The state that restricts this message to limited content, if one does."""
+    point_id = ctx.facts.point.id if ctx.facts.point is not None else None
+    effect, deciding = effect_for(ctx.pack, ctx.facts.states, ctx.request.purpose, point_id)
+    return deciding if effect is Effect.LIMITED else None
+
+
+def check_cease(ctx: Context) -> Check | None:
+    """After a cease (or stop-all-contact) request the pack allows so many acknowledgements, no more."""
+    since = ctx.facts.cease_since
+    if since is None or ctx.request.purpose is not MessagePurpose.CEASE_ACKNOWLEDGEMENT:
+        return None
+    if ctx.facts.cease_acknowledgements >= ctx.pack.cease.acknowledgements_allowed:
         return ctx.failed("cease", Reason.CEASE_ACKNOWLEDGED, f"{ctx.facts.cease_acknowledgements} acknowledgement(s) already sent")
-    return ctx.passed("cease", f"cease requested at {requested.isoformat()}; the pack still allows {purpose}")
+    return ctx.passed("cease", f"asked to stop contact at {since.isoformat()}; the acknowledgement the pack allows")
 
 
 def check_opt_out(ctx: Context) -> Check | None:
@@ -104,6 +113,8 @@ def check_opt_out(ctx: Context) -> Check | None:
     if point.opted_out_at is None:
         return ctx.passed("opt_out", "not opted out")
     since = f"opted out at {point.opted_out_at.isoformat()} ({point.opted_out_method or 'unknown method'})"
+    if purpose is not confirmation and ctx.pack.effect(ProtectiveKind.CHANNEL_OPT_OUT, purpose) is Effect.ALLOW:
+        return ctx.passed("opt_out", f"{since}; the pack allows {purpose.value} on an opted-out address")
     if purpose is not confirmation:
         return ctx.failed("opt_out", Reason.OPTED_OUT, since)
     if ctx.facts.opt_out_confirmations >= ctx.pack.opt_out.confirmations_allowed:

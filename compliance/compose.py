@@ -36,6 +36,11 @@ def _join(parts: list[str], language: str) -> str:
     return ("" if language == "zh" else " ").join(p.strip() for p in parts if p.strip())
 
 
+def join_sentences(parts: list[str], language: str) -> str:
+    """Rendered templates as one text, the way the pack's elements are joined to a body."""
+    return _join(parts, language)
+
+
 def required_elements(pack: Pack, catalog: Catalog, *, language: str, channel: Channel, purpose: MessagePurpose,
                       carries_details: bool, first_communication: bool,
                       params: Mapping[str, Any]) -> tuple[list[Element], bool]:

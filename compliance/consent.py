@@ -1,4 +1,5 @@
-"""State changes the gate obeys: opt-out and re-subscribe, consent, cease requests, do-not-contact, verification.
+"""State changes the gate obeys: opt-out and re-subscribe, consent, cease requests, third parties, verification.
+Attorney, bankruptcy, dispute, distress and the other protective states are set by compliance/protection.py.
 
 Each runs in the caller's transaction, locks the row it changes (FOR UPDATE on PostgreSQL), appends one audit
 event, and returns whether anything changed. A repeated call changes nothing and appends nothing, which is how
@@ -14,9 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compliance import audit
+from compliance.packs import Pack
+from compliance.protection import set_state
+from compliance.protection_lifecycle import lift_address_state
 from core.clock import ensure_utc
-from core.enums import ConsentBasis, ContactPointStatus, DoNotContact, OptOutMethod
-from storage.tables import Cardholder, ContactPoint, Conversation
+from core.enums import ConsentBasis, ContactPointStatus, OptOutMethod
+from core.protection import LiftOutcome, ProtectiveKind, SetBy
+from storage.tables import ContactPoint, Conversation
 
 
 def _locked(session: Session, model: Any, row_id: int) -> Any:
@@ -34,8 +39,9 @@ def _at(at: datetime | None) -> datetime:
 
 def record_opt_out(session: Session, contact_point_id: int, method: OptOutMethod | str = OptOutMethod.KEYWORD,
                    at: datetime | None = None, actor: str = "cardholder", *,
-                   source_message_id: int | None = None) -> bool:
-    """Stop this address at once. The gate then allows exactly one opt_out.confirmation on it, nothing else."""
+                   source_message_id: int | None = None, pack: Pack | None = None) -> bool:
+    """Stop this address at once. The gate then allows exactly one opt_out.confirmation on it, nothing else.
+    The address's opted_out_at is the fast flag the sweep reads; the channel_opt_out state is its history."""
     when, how = _at(at), OptOutMethod(method)
     point = _locked(session, ContactPoint, contact_point_id)
     if point.opted_out_at is not None:
@@ -44,6 +50,12 @@ def record_opt_out(session: Session, contact_point_id: int, method: OptOutMethod
     audit.append(session, actor, "consent.opted_out", "contact_point", point.id,
                  {"cardholder_id": point.cardholder_id, "channel": point.channel, "method": how.value,
                   "source_message_id": source_message_id}, at=when)
+    origin = SetBy.PROVIDER if how is OptOutMethod.CARRIER else (
+        SetBy.OFFICER if how is OptOutMethod.OFFICER else SetBy.CARDHOLDER)
+    set_state(session, cardholder_id=point.cardholder_id, kind=ProtectiveKind.CHANNEL_OPT_OUT, set_by=origin,
+              actor=actor, at=when, reason=f"opted out on {point.channel} ({how.value})", pack=pack,
+              evidence={"message_id": source_message_id, "method": how.value, "channel": point.channel},
+              contact_point_id=point.id)
     return True
 
 
@@ -61,6 +73,8 @@ def record_resubscribe(session: Session, contact_point_id: int, at: datetime | N
     audit.append(session, actor, "consent.resubscribed", "contact_point", point.id,
                  {"cardholder_id": point.cardholder_id, "channel": point.channel, "previous": previous,
                   "consent_basis": point.consent_basis, "source_message_id": source_message_id}, at=when)
+    lift_address_state(session, point.id, ProtectiveKind.CHANNEL_OPT_OUT, outcome=LiftOutcome.RESUBSCRIBED,
+                       actor=actor, reason="START after STOP", at=when)
     return True
 
 
@@ -77,33 +91,17 @@ def record_consent(session: Session, contact_point_id: int, basis: ConsentBasis 
     return True
 
 
-def record_cease_request(session: Session, cardholder_id: int, at: datetime | None = None, actor: str = "cardholder",
-                         *, channel: str | None = None, source_message_id: int | None = None) -> bool:
-    """The cardholder asked to stop all contact: only what the pack's `cease` section allows goes out after."""
+def record_cease_request(session: Session, cardholder_id: int, pack: Pack, at: datetime | None = None,
+                         actor: str = "cardholder", *, channel: str | None = None,
+                         source_message_id: int | None = None, set_by: SetBy = SetBy.BOT) -> ProtectiveKind | None:
+    """The person asked us to stop contacting them: a cease request where the pack has one (only its allowed
+    messages go out after), else a stop of all contact. Returns the state set, None when it was already so."""
     when = _at(at)
-    holder = _locked(session, Cardholder, cardholder_id)
-    if holder.cease_requested_at is not None:
-        return False
-    holder.cease_requested_at, holder.updated_at = when, when
-    audit.append(session, actor, "cease.requested", "cardholder", holder.id,
-                 {"channel": channel, "source_message_id": source_message_id}, at=when)
-    return True
-
-
-def set_do_not_contact(session: Session, cardholder_id: int, state: DoNotContact | str | None,
-                       at: datetime | None = None, actor: str = "system", *, note: str | None = None) -> bool:
-    """Attorney-represented, bankruptcy, dispute pending or deceased; None clears it. Blocks what the pack says."""
-    when = _at(at)
-    value = DoNotContact(state).value if state is not None else None
-    holder = _locked(session, Cardholder, cardholder_id)
-    if holder.do_not_contact == value:
-        return False
-    previous = holder.do_not_contact
-    holder.do_not_contact, holder.do_not_contact_at, holder.updated_at = value, when if value else None, when
-    kind = "do_not_contact.set" if value else "do_not_contact.cleared"
-    audit.append(session, actor, kind, "cardholder", holder.id,
-                 {"state": value, "previous": previous, "note": note}, at=when)
-    return True
+    kind = ProtectiveKind.CEASE if pack.cease.request_means == "cease" else ProtectiveKind.STOP_ALL_CONTACT
+    state = set_state(session, cardholder_id=cardholder_id, kind=kind, set_by=set_by, actor=actor, at=when,
+                      reason="asked us to stop contacting them", pack=pack,
+                      evidence={"message_id": source_message_id, "channel": channel})
+    return kind if state is not None else None
 
 
 def mark_verified(session: Session, *, conversation_id: int | None = None, contact_point_id: int | None = None,
@@ -130,17 +128,24 @@ def mark_verified(session: Session, *, conversation_id: int | None = None, conta
     return changed
 
 
-def mark_third_party(session: Session, conversation_id: int, at: datetime | None = None, actor: str = "bot") -> bool:
-    """The person says they are someone else: no account details go out in this conversation, ever."""
+def mark_third_party(session: Session, conversation_id: int, at: datetime | None = None, actor: str = "bot", *,
+                     pack: Pack | None = None, source_message_id: int | None = None,
+                     reason: str = "the person said they are not the cardholder") -> bool:
+    """The person says they are someone else (or the number is wrong): no account details go out in this
+    conversation, ever, and the address itself is marked as reaching someone else until an officer clears it."""
     when = _at(at)
     conversation = _locked(session, Conversation, conversation_id)
-    if conversation.third_party:
-        return False
-    conversation.third_party, conversation.verified = True, False
-    audit.append(session, actor, "verification.third_party", "conversation", conversation.id,
-                 {"cardholder_id": conversation.cardholder_id, "contact_point_id": conversation.contact_point_id},
-                 at=when)
-    return True
+    changed = not conversation.third_party
+    if changed:
+        conversation.third_party, conversation.verified = True, False
+        audit.append(session, actor, "verification.third_party", "conversation", conversation.id,
+                     {"cardholder_id": conversation.cardholder_id,
+                      "contact_point_id": conversation.contact_point_id}, at=when)
+    state = set_state(session, cardholder_id=conversation.cardholder_id, kind=ProtectiveKind.THIRD_PARTY,
+                      set_by=SetBy.BOT if actor == "bot" else SetBy.OFFICER, actor=actor, at=when, reason=reason,
+                      pack=pack, evidence={"message_id": source_message_id, "conversation_id": conversation.id},
+                      contact_point_id=conversation.contact_point_id)
+    return changed or state is not None
 
 
 def mark_contact_point_invalid(session: Session, contact_point_id: int, reason: str, at: datetime | None = None,

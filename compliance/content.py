@@ -5,12 +5,12 @@ The text checked here is the exact text that would leave, after the pack's eleme
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from compliance.catalog import Catalog, Template
-from compliance.checks import Context
-from compliance.compose import Composed, compose, missing_elements, required_elements
+from compliance.checks import Context, limited_by_state
+from compliance.compose import Composed, compose, join_sentences, missing_elements, required_elements
 from compliance.contract import Check
 from compliance.formatting import RenderError
 from compliance.reasons import Reason
@@ -18,6 +18,7 @@ from compliance.right_party import right_party_of
 from compliance.sms import sms_length
 from core.enums import Channel, MessagePurpose
 from core.money import Money
+from core.protection import ProtectiveKind
 
 
 @dataclass
@@ -25,13 +26,31 @@ class Content:
     checks: list[Check] = field(default_factory=list)
     template: Template | None = None
     composed: Composed | None = None
+    # A message of several parts (SendRequest.extra_parts): the templates rendered so far, in order, and every
+    # part as the decision records it ({"template_id", "version"}; version None for a part that did not render).
+    templates: list[Template] = field(default_factory=list)
+    parts: list[dict[str, Any]] = field(default_factory=list)
 
 
 def right_party(ctx: Context) -> tuple[bool, str]:
-    """Whether the person on the channel is known to be the cardholder, and how it is known."""
+    """Whether the person on the channel is known to be the cardholder, and how it is known. A protective state
+    whose matrix cell is "limited" (a third party on the address) overrides every way of knowing it."""
+    limiting = limited_by_state(ctx)
+    if limiting is not None:
+        return False, f"{limiting.kind.value} in force since {limiting.set_at.isoformat()}: limited content only"
     party = right_party_of(ctx.facts.conversation, ctx.facts.point,
                            registered_phone_counts=ctx.pack.privacy.registered_phone_counts_as_verified)
     return party.confirmed, party.how
+
+
+def _not_confirmed_reason(ctx: Context) -> str:
+    limiting = limited_by_state(ctx)
+    if limiting is not None and limiting.kind is not ProtectiveKind.THIRD_PARTY:
+        return f"{Reason.PROTECTIVE_STATE}:{limiting.kind.value}"
+    if limiting is not None:
+        return str(Reason.THIRD_PARTY)
+    third_party = bool(ctx.facts.conversation and ctx.facts.conversation.third_party)
+    return str(Reason.THIRD_PARTY if third_party else Reason.NOT_VERIFIED)
 
 
 def template_params(ctx: Context, catalog: Catalog) -> dict[str, Any]:
@@ -60,10 +79,13 @@ def template_params(ctx: Context, catalog: Catalog) -> dict[str, Any]:
 
 def evaluate_content(ctx: Context, catalog: Catalog) -> Content:
     content = Content()
-    body = _free_text(ctx, content) if ctx.request.free_text is not None else _template_text(ctx, catalog, content)
+    body = _free_text(ctx, content) if ctx.request.free_text is not None else (
+        _parts_text(ctx, catalog, content) if ctx.request.extra_parts else _template_text(ctx, catalog, content))
     if body is None:
         return content
     carries_details = content.template is None or not content.template.limited_content
+    if len(content.templates) > 1:  # a message of several parts carries account details if any part does
+        carries_details = not all(template.limited_content for template in content.templates)
     params = template_params(ctx, catalog)
     try:
         elements, first = required_elements(
@@ -90,8 +112,8 @@ def _free_text(ctx: Context, content: Content) -> str | None:
         return None
     confirmed, how = right_party(ctx)
     if not confirmed:
-        reason = Reason.THIRD_PARTY if ctx.facts.conversation and ctx.facts.conversation.third_party else Reason.NOT_VERIFIED
-        content.checks.append(ctx.failed("privacy", reason, f"officer free text needs a verified cardholder: {how}"))
+        content.checks.append(ctx.failed("privacy", _not_confirmed_reason(ctx),
+                                         f"officer free text needs a verified cardholder: {how}"))
         return None
     content.checks.append(ctx.passed("privacy", f"officer free text to the cardholder: {how}"))
     return (request.free_text or "").strip()
@@ -121,9 +143,44 @@ def _template_text(ctx: Context, catalog: Catalog, content: Content) -> str | No
         return None
 
 
+def _parts_text(ctx: Context, catalog: Catalog, content: Content) -> str | None:
+    """A message of several parts: each part is checked and rendered by the one-template rules (known, serves the
+    purpose, privacy, approved, its params), then the parts are joined in order. The pack's elements, the lint and
+    the length are checked by the caller, once, on the joined text.
+
+    A part that carries account details to a person not known to be the cardholder blocks the whole message; its
+    limited alternative is not swapped in. An alternative is written to stand alone as the whole message ("who is
+    writing, please reply"): inside a message it would sit beside other parts, repeat where two parts share one, and
+    the message would no longer be the turn the dialogue composed. A blocked turn is recorded like any block."""
+    request, parts = ctx.request, ctx.request.parts
+    content.parts = [{"template_id": part.template_id, "version": None} for part in parts]
+    bodies: list[str] = []
+    for n, part in enumerate(parts):
+        label = f"part {n + 1} of {len(parts)}"
+        one = replace(ctx, request=replace(request, template_id=part.template_id, params=part.params, extra_parts=()))
+        found = Content()
+        body = _template_text(one, catalog, found)
+        content.checks.extend(replace(check, detail=f"{label}: {check.detail}") for check in found.checks)
+        if body is not None and found.template is not None and found.template.id != part.template_id:
+            _, how = right_party(ctx)
+            content.checks.append(ctx.failed(
+                "privacy", _not_confirmed_reason(ctx),
+                f"{label}: {part.template_id} carries account details; {how}; a message of several parts is blocked "
+                f"whole rather than sent with the limited {found.template.id} inside it"))
+            content.template = content.templates[0] if content.templates else None
+            return None
+        if body is None or found.template is None:
+            content.template = content.templates[0] if content.templates else None
+            return None
+        content.templates.append(found.template)
+        content.parts[n]["version"] = found.template.version
+        bodies.append(body)
+    content.template = content.templates[0]
+    return join_sentences(bodies, ctx.language)
+
+
 def _privacy(ctx: Context, catalog: Catalog, template: Template, content: Content) -> Template | None:
     confirmed, how = right_party(ctx)
-    third_party = bool(ctx.facts.conversation and ctx.facts.conversation.third_party)
     if template.limited_content:
         content.checks.append(ctx.passed("privacy", f"limited content, fit for anyone on the channel ({how})"))
         return template
@@ -134,8 +191,7 @@ def _privacy(ctx: Context, catalog: Catalog, template: Template, content: Conten
     if alternative is not None and ctx.request.purpose in alternative.purposes and alternative.limited_content:
         content.checks.append(ctx.passed("privacy", f"{how}: sending the limited-content {alternative.id} instead of {template.id}"))
         return alternative
-    reason = Reason.THIRD_PARTY if third_party else Reason.NOT_VERIFIED
-    content.checks.append(ctx.failed("privacy", reason, f"{template.id} carries account details; {how}"))
+    content.checks.append(ctx.failed("privacy", _not_confirmed_reason(ctx), f"{template.id} carries account details; {how}"))
     return None
 
 

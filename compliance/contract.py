@@ -12,6 +12,15 @@ from core.enums import Channel, DecisionOutcome, MessagePurpose
 
 
 @dataclass(frozen=True)
+class MessagePart:
+    """One more approved template in a message of several parts (SendRequest.extra_parts): rendered by the gate
+    like the request's own template, with these params over the shared ones."""
+
+    template_id: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class SendRequest:
     cardholder_id: int
     channel: Channel
@@ -25,6 +34,15 @@ class SendRequest:
     language: str | None = None  # None: the cardholder's language
     outbox_id: int | None = None
     free_text: str | None = None  # officer replies only: linted like a template, then sent
+    # Further templates joined after `template_id` into this one message, in order (a turn's replies, packed by
+    # compliance.turn_message): each is rendered and privacy-checked like the first; the pack's elements, the lint
+    # and the length apply once, to the joined text. Empty for an ordinary one-template message.
+    extra_parts: tuple[MessagePart, ...] = ()
+
+    @property
+    def parts(self) -> tuple[MessagePart, ...]:
+        """Every template of the message in order, the request's own first."""
+        return (MessagePart(self.template_id, self.params), *self.extra_parts)
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from compliance.checks import (
     check_consent,
     check_contact_hours,
     check_contact_point,
-    check_do_not_contact,
     check_frequency,
     check_opt_out,
+    check_protective_states,
     check_timezone,
 )
 from compliance.compose import Composed
@@ -47,7 +47,7 @@ def evaluate(ctx: Context, catalog: Catalog) -> Evaluation:
     checks.append(check_timezone(ctx))
     checks.append(check_contact_point(ctx))
     checks.append(check_channel(ctx))
-    checks.append(check_do_not_contact(ctx))
+    checks.append(check_protective_states(ctx))
     checks.append(check_cease(ctx))
     checks.append(check_opt_out(ctx))
     checks.append(check_consent(ctx))
@@ -60,6 +60,8 @@ def evaluate(ctx: Context, catalog: Catalog) -> Evaluation:
     checks.extend(content.checks)
     done = tuple(c for c in checks if c is not None)
     counters.update(_ledger_counters(ctx))
+    if content.parts:  # a message of several parts names every template it holds, in order
+        counters["parts"] = content.parts
     decision = _decide(ctx, done, counters, content.template, content.composed)
     return Evaluation(decision, counted, content.template, content.composed, ctx.facts)
 
@@ -72,7 +74,7 @@ def _ledger_counters(ctx: Context) -> dict[str, Any]:
     }
     if facts.point is not None and facts.point.opted_out_at is not None:
         counters["opt_out_confirmations_sent"] = facts.opt_out_confirmations
-    if facts.holder.cease_requested_at is not None:
+    if facts.cease_since is not None:
         counters["cease_acknowledgements_sent"] = facts.cease_acknowledgements
     return counters
 

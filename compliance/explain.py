@@ -52,6 +52,8 @@ def explanation(session: Session, message_id: int) -> dict[str, Any]:
         "provider_message_id": message.provider_message_id,
         "error_code": message.error_code,
         "text": message.text,
+        # A message of several parts (one turn's replies): every template it holds, in order.
+        "parts": list((decision.counters or {}).get("parts") or []) if decision is not None else [],
         "decision": None if decision is None else {
             "id": decision.id,
             "outcome": decision.outcome,
@@ -78,6 +80,10 @@ def explain_text(facts: dict[str, Any]) -> str:
     ]
     if facts["template_id"]:
         lines.append(f"  template {facts['template_id']} v{facts['template_version']} ({facts['language']})")
+    if facts.get("parts"):
+        lines.append(f"  one message of {len(facts['parts'])} parts, in order: " + ", ".join(
+            f"{part['template_id']} v{part['version'] if part['version'] is not None else '? (not rendered)'}"
+            for part in facts["parts"]))
     decision = facts["decision"]
     if decision is None:
         lines.append("No compliance decision: inbound messages are not gated." if facts["direction"] == "inbound"

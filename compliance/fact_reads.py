@@ -30,8 +30,7 @@ T = TypeVar("T")
 # kind of fact for a whole batch of requests (`ids`), not one request at a time.
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 HOLDER_COLUMNS = (Cardholder.id, Cardholder.external_id, Cardholder.jurisdiction, Cardholder.timezone,
-                  Cardholder.language, Cardholder.do_not_contact, Cardholder.do_not_contact_at,
-                  Cardholder.cease_requested_at, Cardholder.vulnerable)
+                  Cardholder.language)
 HOLDERS = select(*HOLDER_COLUMNS).where(Cardholder.id.in_(_IDS))
 _POINT_COLUMNS = (ContactPoint.id, ContactPoint.cardholder_id, ContactPoint.channel, ContactPoint.address,
                   ContactPoint.consent_basis, ContactPoint.consent_at, ContactPoint.verified,
@@ -87,7 +86,7 @@ ACKNOWLEDGEMENTS = select(func.count()).select_from(Message).where(Message.cardh
 
 def holder_facts(row: Sequence[Any]) -> HolderFacts:
     """From a row of HOLDER_COLUMNS."""
-    return HolderFacts(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], bool(row[8]))
+    return HolderFacts(row[0], row[1], row[2], row[3], row[4])
 
 
 def ledger_facts(row: Any) -> LedgerFacts | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from compliance.protection import StateFact
 from core.enums import MessageStatus
 
 # Rows that went out, or may have (a crash left the outcome unknown): all of them count against caps and
@@ -21,10 +22,6 @@ class HolderFacts:
     jurisdiction: str
     timezone: str
     language: str
-    do_not_contact: str | None
-    do_not_contact_at: datetime | None
-    cease_requested_at: datetime | None
-    vulnerable: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +80,9 @@ class Facts:
     first_disclosure_at: datetime | None
     contacts_total: int
     last_contact_at: datetime | None
+    # Protective states in force for the person and their addresses (compliance/protection.py).
+    states: tuple[StateFact, ...] = ()
+    cease_since: datetime | None = None  # when a cease or stop-all-contact state in force began
 
 
 class UnknownCardholder(LookupError):

@@ -39,7 +39,12 @@ from compliance.fact_types import (
     PointFacts,
     UnknownCardholder,
 )
+from compliance.protection import StateFact, active_facts
 from core.enums import MessagePurpose
+from core.protection import ProtectiveKind
+
+# The states after which only the pack's acknowledgement of the request may go out, and only so many times.
+_CEASING = (ProtectiveKind.CEASE, ProtectiveKind.STOP_ALL_CONTACT)
 
 __all__ = ["HOLDER_COLUMNS", "WENT_OUT", "AccountFacts", "ConversationFacts", "Facts", "FactsQuery", "HolderFacts",
            "LedgerFacts", "PointFacts", "UnknownCardholder", "after_earlier", "holder_facts", "ledger_facts",
@@ -86,6 +91,7 @@ def load_facts_many(session: Session, queries: Sequence[FactsQuery], now: dateti
                     {r.conversation_id for r in requests if r.conversation_id},
                     {r.account_id for r in requests if r.account_id is not None}, since)
     points, conversations, accounts, counted = read_wanted(session, wanted)
+    states = active_facts(session, since, now)
     unlocked = {q.holder.id for q in queries if q.ledger is None}
     ledgers = {row[0]: ledger_facts(row[1:]) for row in session.execute(LEDGERS, {"ids": sorted(unlocked)})
                } if unlocked else {}
@@ -99,6 +105,8 @@ def load_facts_many(session: Session, queries: Sequence[FactsQuery], now: dateti
         conversation = conversations.get(request.conversation_id) if request.conversation_id else None
         ledger = query.ledger if query.ledger is not None else ledgers.get(holder.id)
         opted_out_at = point.opted_out_at if point else None
+        held = states.get(holder.id, ())
+        cease_since = _cease_since(held)
         facts.append(Facts(
             now=now,
             holder=holder,
@@ -109,13 +117,20 @@ def load_facts_many(session: Session, queries: Sequence[FactsQuery], now: dateti
             last_inbound_at=last_inbound(session, conversation, point) if query.replies else None,
             opt_out_confirmations=count_since(session, CONFIRMATIONS, point.id if point else None, opted_out_at,
                                               MessagePurpose.OPT_OUT_CONFIRMATION),
-            cease_acknowledgements=count_since(session, ACKNOWLEDGEMENTS, holder.id, holder.cease_requested_at,
+            cease_acknowledgements=count_since(session, ACKNOWLEDGEMENTS, holder.id, cease_since,
                                                MessagePurpose.CEASE_ACKNOWLEDGEMENT),
             first_disclosure_at=ledger.first_disclosure_at if ledger else None,
             contacts_total=ledger.contacts_total if ledger else 0,
             last_contact_at=ledger.last_contact_at if ledger else None,
+            states=held,
+            cease_since=cease_since,
         ))
     return facts
+
+
+def _cease_since(states: tuple[StateFact, ...]) -> datetime | None:
+    times = [state.set_at for state in states if state.kind in _CEASING]
+    return min(times) if times else None
 
 
 def after_earlier(facts: Facts, earlier: Sequence[tuple[SendRequest, Any]]) -> Facts:
@@ -134,7 +149,7 @@ def after_earlier(facts: Facts, earlier: Sequence[tuple[SendRequest, Any]]) -> F
         if (previous.purpose is MessagePurpose.OPT_OUT_CONFIRMATION and facts.point is not None
                 and facts.point.opted_out_at is not None and point is not None and point.id == facts.point.id):
             changes["opt_out_confirmations"] = facts.opt_out_confirmations + 1
-        if previous.purpose is MessagePurpose.CEASE_ACKNOWLEDGEMENT and facts.holder.cease_requested_at is not None:
+        if previous.purpose is MessagePurpose.CEASE_ACKNOWLEDGEMENT and facts.cease_since is not None:
             changes["cease_acknowledgements"] = facts.cease_acknowledgements + 1
         facts = replace(facts, **changes)
     return facts

@@ -11,6 +11,8 @@
      refusal about the address marks it opted out or invalid; a transient one is reported retryable).
 Several requests for one cardholder (a bot turn's replies) are decided in order: each sees the ones before it as
 the database will once they are recorded (caps, contact counts, first disclosure), and they are sent in order.
+`deliver_combined(requests)` does the same for a bot turn's replies packed into as few messages as the channel's
+length limit allows (compliance.turn_message): one decision, one message row and one send per message.
 `evaluate(request)` runs the same checks as a dry run and writes nothing.
 """
 
@@ -24,13 +26,14 @@ import structlog
 from sqlalchemy import Table, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from compliance import consent
+from compliance import consent, turn_message
 from compliance.audit import AuditLog
 from compliance.catalog import Catalog
 from compliance.checks import Context
 from compliance.contract import Check, Decision, DeliveryOutcome, SendRequest
 from compliance.decide import Evaluation, evaluate
 from compliance.facts import (
+    Facts,
     FactsQuery,
     HolderFacts,
     LedgerFacts,
@@ -45,7 +48,7 @@ from compliance.packs import Pack, PackRegistry
 from compliance.provider_errors import INVALID_ADDRESS_CODES, OPT_OUT_CODES
 from compliance.reasons import Reason
 from core.clock import Clock
-from core.enums import Channel, DecisionOutcome, MessageStatus, OptOutMethod
+from core.enums import Channel, DecisionOutcome, MessagePurpose, MessageStatus, OptOutMethod
 from core.ports import ChannelAdapter, OutboundText, SendResult, TransientChannelError
 from storage.db import transaction
 from storage.tables import ContactLedger, Message
@@ -70,9 +73,19 @@ class ComplianceGate:
     def policy_versions(self) -> dict[str, str]:
         return {**self._packs.policy_versions(), **self._catalog.policy_versions()}
 
+    @property
+    def packs(self) -> PackRegistry:
+        """Every pack this gate decides by; the scheduler reads the same ones for the protective-state matrix."""
+        return self._packs
+
     def pack_for(self, jurisdiction: str) -> Pack | None:
         """The policy pack this gate decides by for a jurisdiction (None where it has none: it then blocks)."""
         return self._packs.get(jurisdiction)
+
+    def reply_purpose(self, template_id: str) -> MessagePurpose:
+        """The purpose a bot's reply with this template goes out with: bot_reply, or the acknowledgement purpose
+        of a template that only serves that (a protective state allows it once it blocks ordinary replies)."""
+        return self._catalog.reply_purpose(template_id)
 
     def channel_names(self) -> dict[str, str]:
         return {channel.value: getattr(adapter, "name", type(adapter).__name__) for channel, adapter in self._channels.items()}
@@ -106,13 +119,34 @@ class ComplianceGate:
         `pace(channel, wanted)`: how many allowed messages may go to the provider now (at least one, waiting if it
         must): the dispatcher's provider rate limits, applied just before the provider call, so a blocked message
         never uses up the provider's capacity."""
+        return self._deliver(requests, pace, combine=False)
+
+    def deliver_combined(self, requests: Sequence[SendRequest],
+                         pace: Pace | None = None) -> list[DeliveryOutcome | Exception]:
+        """A bot turn's replies as few messages as fit: consecutive requests that may be one message (same
+        cardholder, address, purpose, ...) are joined in order while the whole message, as it would leave, fits the
+        pack's length limit for the channel (compliance.turn_message). One outcome per message, in order; each is
+        decided, recorded (one decision naming every template it holds) and sent as one. A single request is
+        decided exactly as deliver_many decides it."""
+        return self._deliver(requests, pace, combine=True)
+
+    def _deliver(self, requests: Sequence[SendRequest], pace: Pace | None, *,
+                 combine: bool) -> list[DeliveryOutcome | Exception]:
         now = self._clock.now()
         with transaction(self._sessions) as session:
             holders, ledgers = lock_holders(session, [r.cardholder_id for r in requests])
-            # Positions, not the requests themselves: one request object may stand in a batch more than once.
-            positions = [i for i, r in enumerate(requests) if r.cardholder_id in holders]
-            known = [requests[i] for i in positions]
-            evaluations = self._evaluate_many(session, known, [holders[r.cardholder_id] for r in known], now, ledgers)
+            if combine:
+                packed = self._evaluate_packed(session, requests, holders, now, ledgers)
+                requests = [request for request, _ in packed]
+                positions = [i for i, (_, evaluation) in enumerate(packed) if evaluation is not None]
+                evaluations = [evaluation for _, evaluation in packed if evaluation is not None]
+                known = [requests[i] for i in positions]
+            else:
+                # Positions, not the requests themselves: one request object may stand in a batch more than once.
+                positions = [i for i, r in enumerate(requests) if r.cardholder_id in holders]
+                known = [requests[i] for i in positions]
+                evaluations = self._evaluate_many(session, known, [holders[r.cardholder_id] for r in known], now,
+                                                  ledgers)
             recorded = record_decisions(session, self._audit, known, evaluations, now) if known else []
         outcomes: list[DeliveryOutcome | Exception] = [
             UnknownCardholder(f"no cardholder with id {r.cardholder_id}") for r in requests]
@@ -157,6 +191,61 @@ class ComplianceGate:
             evaluations.append(evaluation)
             earlier.setdefault(holder.id, []).append((request, evaluation))
         return evaluations
+
+    def _evaluate_packed(self, session: Session, requests: Sequence[SendRequest], holders: Mapping[int, HolderFacts],
+                         now: datetime, ledgers: Mapping[int, LedgerFacts | None]
+                         ) -> list[tuple[SendRequest, Evaluation | None]]:
+        """The requests packed into messages, each with its evaluation (None for an unknown cardholder). Each
+        candidate message is measured by evaluating it as it would leave, against the facts after the messages
+        before it; the last candidate that fits is the message's evaluation."""
+        runs = turn_message.runs(requests)
+        heads: list[tuple[HolderFacts, Pack] | None] = []
+        queries = []
+        for run in runs:
+            holder = holders.get(run[0].cardholder_id)
+            pack = self._packs.get(holder.jurisdiction) if holder is not None else None
+            heads.append((holder, pack) if holder is not None and pack is not None else None)
+            if holder is not None and pack is not None:
+                queries.append(FactsQuery(
+                    run[0], holder, max(cap.window_hours for cap in pack.frequency.caps),
+                    ledgers.get(holder.id), replies=run[0].purpose in pack.frequency.replies.purposes))
+        facts = iter(load_facts_many(session, queries, now) if queries else [])
+        packed: list[tuple[SendRequest, Evaluation | None]] = []
+        earlier: dict[int, list[tuple[SendRequest, Evaluation]]] = {}
+        for run, head in zip(runs, heads, strict=True):
+            holder = holders.get(run[0].cardholder_id)
+            if holder is None or head is None:  # no such cardholder, or no pack: one message, decided as such
+                packed.append((turn_message.merge(run), None if holder is None else _no_pack(holder, now)))
+                continue
+            packed += self._pack_run(run, holder, head[1], next(facts), earlier.setdefault(holder.id, []))
+        return packed
+
+    def _pack_run(self, run: Sequence[SendRequest], holder: HolderFacts, pack: Pack, facts: Facts,
+                  earlier: list[tuple[SendRequest, Evaluation]]) -> list[tuple[SendRequest, Evaluation | None]]:
+        """One run of combinable requests for one cardholder, greedily packed (`earlier`: this cardholder's
+        messages decided before in the batch, extended with each message as it is decided)."""
+        tried: dict[tuple[int, ...], Evaluation] = {}
+
+        def decide(message: SendRequest) -> Evaluation:
+            ctx = Context(message, pack, after_earlier(facts, earlier), resolve_zone(holder.timezone),
+                          message.language or holder.language, message.channel in self._channels)
+            return evaluate(ctx, self._catalog)
+
+        def fits(group: list[int]) -> bool:
+            evaluation = decide(turn_message.merge([run[i] for i in group]))
+            tried[tuple(group)] = evaluation
+            return turn_message.within_length(evaluation.decision, pack.rule("length"))
+
+        packed: list[tuple[SendRequest, Evaluation | None]] = []
+        for group in turn_message.greedy(range(len(run)), fits):
+            message = turn_message.merge([run[i] for i in group])
+            evaluation = tried.get(tuple(group))
+            if evaluation is None:  # a message of one part is never measured: decide it now
+                evaluation = decide(message)
+            tried.clear()
+            packed.append((message, evaluation))
+            earlier.append((message, evaluation))
+        return packed
 
     # -- after the decision: the send and its result ---------------------------------------------------------
 

@@ -212,7 +212,10 @@ def _message_row(request: SendRequest, evaluation: Evaluation, decision_id: int 
 
 def _audit_payload(request: SendRequest, evaluation: Evaluation, decision_id: int | None, text: str) -> dict[str, Any]:
     decision, template = evaluation.decision, evaluation.template
+    # A message of several parts: the audit record names every template it holds, as its decision does.
+    parts = {"parts": decision.counters["parts"]} if request.extra_parts and "parts" in decision.counters else {}
     return {
+        **parts,
         "decision_id": decision_id, "outcome": decision.outcome.value, "rule": decision.rule,
         "reasons": list(decision.reasons), "policy": f"{decision.policy_pack} {decision.policy_version}",
         "cardholder_id": request.cardholder_id, "channel": request.channel.value,

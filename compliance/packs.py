@@ -16,7 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from accord.config_files import ConfigError, read_yaml, validate_model
-from core.enums import Channel, ConsentBasis, DoNotContact, Jurisdiction, MessagePurpose
+from core.enums import Channel, ConsentBasis, Jurisdiction, MessagePurpose
+from core.protection import Effect, ProtectiveKind
 
 Language = Literal["zh", "en"]
 
@@ -96,12 +97,26 @@ class OptOut(_Strict):
 
 
 class Cease(_Strict):
-    allowed_purposes: tuple[MessagePurpose, ...] = ()
+    # What "stop contacting me" means under this pack: a cease request with the statutory exceptions (US Reg F
+    # 1006.6(c)), or a plain stop of all contact where the law gives no cease right of its own.
+    request_means: Literal["cease", "stop_all_contact"] = "cease"
     acknowledgements_allowed: int = Field(default=1, ge=0)
 
 
-class DoNotContactRule(_Strict):
-    allowed_purposes: tuple[MessagePurpose, ...] = ()
+class StateRule(_Strict):
+    """One row of the protective-state matrix: what the state does to each outbound purpose."""
+
+    default: Effect = Field(description="the effect on every purpose not listed under `purposes`")
+    purposes: dict[MessagePurpose, Effect] = {}
+    # Who may lift the state in the console: any officer, or only a supervisor.
+    lift_requires: Literal["officer", "supervisor"] = "officer"
+    # After a rejected dispute: days from the validation notice before collection messages resume.
+    resume_after_days: int = Field(default=0, ge=0)
+    # A state that must be looked at again (a vulnerability): days from its start to its review date.
+    review_after_days: int | None = Field(default=None, ge=1)
+
+    def effect(self, purpose: MessagePurpose) -> Effect:
+        return self.purposes.get(purpose, self.default)
 
 
 class Privacy(_Strict):
@@ -156,26 +171,33 @@ class Pack(_Strict):
     frequency: Frequency
     consent: Consent = Consent()
     opt_out: OptOut = OptOut()
-    cease: Cease
-    do_not_contact: dict[DoNotContact, DoNotContactRule]
+    cease: Cease = Cease()
+    # The matrix: protective state x outbound purpose -> allow, limited content, or block.
+    protective_states: dict[ProtectiveKind, StateRule]
     privacy: Privacy = Privacy()
     required_elements: RequiredElements = RequiredElements()
     channels: ChannelLimits
     # Jurisdiction-specific wording the templates use by name, e.g. {credit_bureau}; approved with the pack.
     phrases: dict[str, dict[Language, str]] = {}
     help_resources: dict[Language, str]
+    # The language of the bot's answer: the one the cardholder wrote in ("message"), or their profile's.
+    reply_language: Literal["message", "profile"] = "message"
 
     @model_validator(mode="after")
     def _complete(self) -> Pack:
-        missing = [state.value for state in DoNotContact if state not in self.do_not_contact]
+        missing = [kind.value for kind in ProtectiveKind if kind not in self.protective_states]
         if missing:
-            raise ValueError(f"do_not_contact must say what each state allows; missing {missing}")
+            raise ValueError(f"protective_states must say what each state allows; missing {missing}")
         for name, texts in self.phrases.items():
             if set(texts) != {"zh", "en"}:
                 raise ValueError(f"phrases.{name} needs exactly the languages zh and en")
         if set(self.help_resources) != {"zh", "en"}:
             raise ValueError("help_resources needs exactly the languages zh and en")
         return self
+
+    def effect(self, kind: ProtectiveKind | str, purpose: MessagePurpose) -> Effect:
+        """The matrix cell: what an active state of `kind` does to a message of `purpose`."""
+        return self.protective_states[ProtectiveKind(kind)].effect(purpose)
 
     def rule(self, name: str) -> str:
         """The name a decision records for one of this pack's rules, e.g. "US-MA.frequency_cap"."""

@@ -1,7 +1,7 @@
 """Reason codes a decision records, with the plain-language sentence `accord compliance explain` prints.
 
 Codes are stable strings: metrics, the console's "blocked because" filters and exports group by them.
-A code may carry a suffix after a colon, e.g. "do_not_contact:bankruptcy" or "lint:insults".
+A code may carry a suffix after a colon, e.g. "protective_state:bankruptcy" or "lint:insults".
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ class Reason(StrEnum):
     BLACKOUT_DAY = "blackout_day"
     NO_ALLOWED_TIME = "no_allowed_time"
     FREQUENCY_CAP = "frequency_cap"
-    DO_NOT_CONTACT = "do_not_contact"
-    CEASE_REQUESTED = "cease_requested"
+    PROTECTIVE_STATE = "protective_state"
     CEASE_ACKNOWLEDGED = "cease_already_acknowledged"
     OPTED_OUT = "opted_out"
     OPT_OUT_CONFIRMED = "opt_out_already_confirmed"
@@ -53,8 +52,7 @@ PLAIN = {
     Reason.BLACKOUT_DAY: "the cardholder's local date is a day the pack keeps free of contact",
     Reason.NO_ALLOWED_TIME: "no allowed send time exists within a year under the pack's hours and blackouts",
     Reason.FREQUENCY_CAP: "the cardholder already had the most contacts the pack allows in the window",
-    Reason.DO_NOT_CONTACT: "the cardholder is on do-not-contact",
-    Reason.CEASE_REQUESTED: "the cardholder asked us to stop contacting them",
+    Reason.PROTECTIVE_STATE: "a protective state in force (attorney, dispute, distress, cease...) does not allow this message",
     Reason.CEASE_ACKNOWLEDGED: "the cease request was already acknowledged",
     Reason.OPTED_OUT: "the cardholder opted out on this channel",
     Reason.OPT_OUT_CONFIRMED: "the one opt-out confirmation was already sent",

@@ -14,7 +14,7 @@ from core.enums import Channel, ContactPointStatus
 
 
 class Basis(StrEnum):
-    THIRD_PARTY = "third_party"  # the person said they are someone else: never, whatever else is known
+    THIRD_PARTY = "third_party"  # someone else is on this conversation or address: never, whatever else is known
     CONVERSATION = "verified"  # passed verification in this conversation
     ADDRESS = "address_verified"  # the address itself is verified (a Telegram chat bound to the cardholder)
     REGISTERED_PHONE = "registered_phone"  # the pack counts the phone number on record as the cardholder
@@ -22,7 +22,7 @@ class Basis(StrEnum):
 
 
 _HOW = {
-    Basis.THIRD_PARTY: "the person in this conversation said they are someone else",
+    Basis.THIRD_PARTY: "someone else is on this conversation or address",
     Basis.CONVERSATION: "verified in this conversation",
     Basis.ADDRESS: "this address is verified",
     Basis.REGISTERED_PHONE: "the phone number on record (the pack counts it as the cardholder)",
@@ -64,9 +64,11 @@ class AddressLike(Protocol):
 
 
 def right_party_of(conversation: ConversationLike | None, address: AddressLike | None, *,
-                   registered_phone_counts: bool) -> RightParty:
-    """`registered_phone_counts`: the pack's privacy.registered_phone_counts_as_verified."""
-    if conversation is not None and conversation.third_party:
+                   registered_phone_counts: bool, third_party_address: bool = False) -> RightParty:
+    """`registered_phone_counts`: the pack's privacy.registered_phone_counts_as_verified.
+    `third_party_address`: an active third_party protective state covers this address; the pack's matrix then
+    limits what goes there whoever verified what, so it outranks every other basis."""
+    if third_party_address or (conversation is not None and conversation.third_party):
         return RightParty(Basis.THIRD_PARTY)
     if conversation is not None and conversation.verified:
         return RightParty(Basis.CONVERSATION)

@@ -86,13 +86,6 @@ class OptOutMethod(StrEnum):
     CARRIER = "carrier"  # provider reported the number unsubscribed (Twilio 21610)
 
 
-class DoNotContact(StrEnum):
-    ATTORNEY = "attorney_represented"
-    BANKRUPTCY = "bankruptcy"
-    DISPUTE = "dispute_pending"
-    DECEASED = "deceased"
-
-
 class ContactPointStatus(StrEnum):
     ACTIVE = "active"
     INVALID = "invalid"  # provider said the address cannot receive
@@ -122,6 +115,8 @@ class EscalationReason(StrEnum):
     BROKEN_PLAN = "broken_plan"
     PAYMENT_CLAIMED = "payment_claimed"  # the cardholder says they already paid: someone checks, reminders pause
     WRONG_NUMBER = "wrong_number"  # the contact point is under review
+    IDENTITY_CLAIM = "identity_claim"  # someone said they were not the cardholder, then that they are
+    VULNERABILITY_REVIEW = "vulnerability_review"  # the dialogue proposed a vulnerability for an officer to confirm
 
 
 class EscalationStatus(StrEnum):
@@ -173,3 +168,6 @@ class MessagePurpose(StrEnum):
     PLAN_CONFIRMATION = "plan_confirmation"
     CEASE_ACKNOWLEDGEMENT = "cease_acknowledgement"
     RESUBSCRIBE_CONFIRMATION = "resubscribe_confirmation"  # answer to START after an opt-out
+    VALIDATION_NOTICE = "validation_notice"  # the answer to a rejected dispute, before collection resumes
+    # The one reply that tells the person a protective statement was recorded (a lawyer, a dispute, distress...).
+    STATE_ACKNOWLEDGEMENT = "state_acknowledgement"

@@ -25,6 +25,7 @@ from compliance.contract import DeliveryOutcome, SendRequest
 from core.enums import Channel, MessagePurpose, OutboxStatus
 from scheduler.claim import DISPATCHER_AUTHOR, ClaimedRow, claim, release, wake_deferred
 from scheduler.config import SchedulerConfig
+from scheduler.protection_filter import blocked_rows
 from scheduler.rate_limits import RateLimiter, claim_size
 from scheduler.reconcile import Finish, Reconciler
 from scheduler.runtime import scheduler_config
@@ -113,6 +114,7 @@ class Dispatcher:
         if not rows:
             return report
         stale = stale_rows(self.container, rows)
+        stale.update(blocked_rows(self.container, rows, now))
         batch = _Batch(self, report)
         for row in rows:
             try:

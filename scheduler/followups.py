@@ -18,7 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from accord.bootstrap import Container
+from accord.policy_packs import policy_packs
 from compliance import audit
+from compliance.packs import PackRegistry
 from core.enums import (
     EscalationReason,
     EscalationStatus,
@@ -74,18 +76,19 @@ class FollowUpReport:
 def run_followups(container: Container, now: datetime | None = None) -> FollowUpReport:
     now = now or container.clock.now()
     config = scheduler_config(container)
+    packs = policy_packs(container)
     report = FollowUpReport()
     for promise_id in _ids(container, select(Promise.id).where(Promise.status == PromiseStatus.OPEN.value)):
         _each(container, f"promise {promise_id}", report,
-              lambda s, pid=promise_id: _follow_promise(s, pid, now, config, report))
+              lambda s, pid=promise_id: _follow_promise(s, pid, now, config, packs, report))
     in_force = select(InstallmentPlan.id).where(InstallmentPlan.status == PlanStatus.ACTIVE.value)
     for plan_id in _ids(container, in_force):
-        _each(container, f"plan {plan_id}", report, lambda s, pid=plan_id: _follow_plan(s, pid, now, config, report))
+        _each(container, f"plan {plan_id}", report, lambda s, pid=plan_id: _follow_plan(s, pid, now, config, packs, report))
     log.info("follow-ups done", extra={"report": report.as_dict()})
     return report
 
 
-def _follow_promise(session: Session, promise_id: int, now: datetime, config: SchedulerConfig,
+def _follow_promise(session: Session, promise_id: int, now: datetime, config: SchedulerConfig, packs: PackRegistry,
                     report: FollowUpReport) -> None:
     promise = session.get(Promise, promise_id, with_for_update=True)
     if promise is None or promise.status != PromiseStatus.OPEN.value:
@@ -109,7 +112,7 @@ def _follow_promise(session: Session, promise_id: int, now: datetime, config: Sc
     elif outcome is PromiseStatus.BROKEN:
         report.promises_broken += 1
         plan_account_message(session, account, purpose=MessagePurpose.PROMISE_FOLLOW_UP, template_id=PROMISE_BROKEN,
-                             key=promise_key(promise.id, "broken"), params=params, now=now, config=config)
+                             key=promise_key(promise.id, "broken"), params=params, now=now, config=config, packs=packs)
         _resume_reminders(session, account, _PROMISE_PAUSES, now)
         if policy.broken_promise_next_step == "escalate":
             report.escalations_opened += _escalate(session, account, EscalationReason.BROKEN_PROMISE,
@@ -117,11 +120,11 @@ def _follow_promise(session: Session, promise_id: int, now: datetime, config: Sc
     elif promise_follow_up_due(promise.promised_date, today, policy.promise_reminder_days_before):
         if plan_account_message(session, account, purpose=MessagePurpose.PROMISE_FOLLOW_UP,
                                 template_id=PROMISE_FOLLOW_UP, key=promise_key(promise.id, "follow_up"),
-                                params=params, now=now, config=config):
+                                params=params, now=now, config=config, packs=packs):
             report.promise_reminders += 1
 
 
-def _follow_plan(session: Session, plan_id: int, now: datetime, config: SchedulerConfig,
+def _follow_plan(session: Session, plan_id: int, now: datetime, config: SchedulerConfig, packs: PackRegistry,
                  report: FollowUpReport) -> None:
     plan = session.get(InstallmentPlan, plan_id, with_for_update=True)
     if plan is None or plan.status != PlanStatus.ACTIVE.value:
@@ -147,13 +150,13 @@ def _follow_plan(session: Session, plan_id: int, now: datetime, config: Schedule
                    now)
             plan_account_message(session, account, purpose=MessagePurpose.INSTALLMENT_REMINDER,
                                  template_id=INSTALLMENT_MISSED, key=installment_key(item.id, "missed"),
-                                 params=_installment_params(item), now=now, config=config)
+                                 params=_installment_params(item), now=now, config=config, packs=packs)
         elif item.status == InstallmentStatus.SCHEDULED.value and installment_reminder_due(
             item.due_date, today, policy.installment_reminder_days_before
         ):
             if plan_account_message(session, account, purpose=MessagePurpose.INSTALLMENT_REMINDER,
                                     template_id=INSTALLMENT_REMINDER, key=installment_key(item.id, "reminder"),
-                                    params=_installment_params(item), now=now, config=config):
+                                    params=_installment_params(item), now=now, config=config, packs=packs):
                 report.installment_reminders += 1
     missed = sum(1 for i in items if i.status == InstallmentStatus.MISSED.value)
     if plan_broken(missed, policy.plan_breaks_after_missed):

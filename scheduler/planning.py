@@ -7,12 +7,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from compliance.packs import PackRegistry
 from core.contact_choice import choose_contact
 from core.enums import MessagePurpose
 from core.send_window import earliest_send, zone
 from scheduler.config import SchedulerConfig
 from scheduler.contacts import contact_options
 from scheduler.outbox import insert_new, outbox_row
+from scheduler.protection_filter import blocked_for_person
 from storage.tables import Account
 
 
@@ -26,11 +28,12 @@ def plan_account_message(
     params: dict[str, Any],
     now: datetime,
     config: SchedulerConfig,
+    packs: PackRegistry,
 ) -> bool:
     """Queue one message to the account's cardholder; False when nothing was queued (no usable contact point,
-    do-not-contact, a cease request, or the same key planned before). The gate still decides at send time."""
+    a protective state whose matrix blocks the purpose, or the same key planned before). The gate still decides at send time."""
     holder = account.cardholder
-    if holder.do_not_contact is not None or holder.cease_requested_at is not None:
+    if blocked_for_person(session, packs, holder.id, purpose, now) is not None:
         return False
     policy = config.sweep
     options = contact_options(session, [holder.id]).get(holder.id, [])

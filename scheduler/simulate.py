@@ -4,7 +4,8 @@ Not a second code path: at each step the clock is set and the real services run 
 its timetable (staging, follow-ups and sweep when their configured times fall in the step; dispatch through the
 real compliance gate and reconciliation at every step). The only addition is
 a recorder around the gate that tallies each request and its outcome for the summary. Channels are always the
-sandbox: a simulation never reaches a provider.
+sandbox: a simulation never reaches a provider. With `inbound` (scheduler/sim_replay.py), cardholders' messages
+due in a step go through the real inbound pipeline, each at its own time, before that step's jobs.
 """
 
 from __future__ import annotations
@@ -97,8 +98,9 @@ class RecordingGate:
 
 
 def simulate(container: Container, start: datetime, end: datetime, step: timedelta,
-             progress: Any = None) -> Tally:
-    """Run every step from `start` to `end` inclusive. `container.clock` must be the FixedClock to move."""
+             progress: Any = None, inbound: Any = None) -> Tally:
+    """Run every step from `start` to `end` inclusive. `container.clock` must be the FixedClock to move.
+    `inbound`: an InboundReplay whose messages are fed in at their times (those after the last step at the end)."""
     clock = container.clock
     if not isinstance(clock, FixedClock):
         raise TypeError("a simulation needs the container built with a FixedClock")
@@ -114,6 +116,8 @@ def simulate(container: Container, start: datetime, end: datetime, step: timedel
     previous: datetime | None = None
     at = start
     while at <= end:
+        if inbound is not None:  # the messages of (previous, at], each at its own time, before this step's jobs
+            inbound.feed(clock, at)
         clock.set(at)
         # The scheduler's own timetable: a job runs at a step when one of its fire times fell since the last
         # step (all of them at the first step, as a scheduler starting up would catch up).
@@ -130,6 +134,8 @@ def simulate(container: Container, start: datetime, end: datetime, step: timedel
         if progress is not None:
             progress(at, tally)
         previous, at = at, at + step
+    if inbound is not None:
+        inbound.feed(clock, end)  # messages after the last step that still fall inside the period
     return tally
 
 

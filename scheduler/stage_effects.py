@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.bootstrap import Container
+from accord.policy_packs import policy_packs
 from compliance import audit
 from core.cadence import thanks_key
 from core.enums import EscalationReason, EscalationStatus, MessagePurpose
@@ -25,6 +26,7 @@ class StageEffects:
         self.now = now
         self.rules = container.stages.rules()
         self.config = scheduler_config(container)
+        self.packs = policy_packs(container)
 
     def record_change(self, session: Session, account: Account, old: str, new: str, dpd: int) -> None:
         session.add(StageChange(account_id=account.id, from_stage=old, to_stage=new, days_past_due=dpd,
@@ -46,7 +48,7 @@ class StageEffects:
         return plan_account_message(
             session, account, purpose=MessagePurpose.PAYMENT_THANKS, template_id=PAYMENT_THANKS,
             key=thanks_key(account.id, account.due_date), params={"balance_minor": account.balance_minor},
-            now=self.now, config=self.config,
+            now=self.now, config=self.config, packs=self.packs,
         )
 
     def open_final_escalation(self, session: Session, account: Account, dpd: int) -> bool:

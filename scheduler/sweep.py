@@ -19,6 +19,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Table, and_, exists, select
 
 from accord.bootstrap import Container
+from accord.policy_packs import policy_packs
+from compliance.packs import PackRegistry
+from compliance.protection import StateFact
 from core.cadence import TouchState, reminder_key, touch_due
 from core.contact_choice import ContactOption, choose_contact
 from core.delinquency import REMINDER_STAGES, assess
@@ -27,6 +30,7 @@ from core.send_window import earliest_send, local_date, zone
 from core.staging import StageRule
 from scheduler.config import SweepPolicy
 from scheduler.outbox import OUTBOX, PENDING, insert_isolated, outbox_row
+from scheduler.protection_filter import blocking, states_in_range
 from scheduler.runtime import scheduler_config
 from scheduler.templates import reminder_template
 from storage.tables import Account, Cardholder, ContactPoint, InstallmentPlan, Promise
@@ -63,18 +67,19 @@ def run_sweep(container: Container, now: datetime | None = None) -> SweepReport:
     connection), so memory stays at a few batches while the database works on more than one COPY at a time."""
     now = now or container.clock.now()
     policy = scheduler_config(container).sweep
-    planner = _Planner(container.stages.rules(), policy, now)
+    planner = _Planner(container.stages.rules(), policy, now, policy_packs(container))
     report = SweepReport()
     candidates = _candidates_query()
     in_flight = WRITES_IN_FLIGHT_PG if container.engine.dialect.name == "postgresql" else 1
     with ThreadPoolExecutor(max_workers=1 + in_flight, thread_name_prefix="sweep") as pool:
-        reading = pool.submit(_fetch, container, candidates, 0, policy.batch_size)
+        reading = pool.submit(_fetch, container, candidates, 0, policy.batch_size, now)
         writing: deque[Future[tuple[int, int, int]]] = deque()
         while True:
-            batch, pending, options = reading.result()
+            batch, pending, options, states = reading.result()
             if not batch:
                 break
-            reading = pool.submit(_fetch, container, candidates, batch[-1][0], policy.batch_size)
+            reading = pool.submit(_fetch, container, candidates, batch[-1][0], policy.batch_size, now)
+            planner.states = states
             rows = _plan_batch(planner, batch, pending, options, report)
             if len(writing) == in_flight:
                 _count_written(report, writing.popleft().result())
@@ -117,8 +122,12 @@ class _Planner:
     """Applies the core's rules to one account row. Everything that depends only on the zone (local date, send
     window opening) is worked out once per zone, which keeps a million-account sweep cheap."""
 
-    def __init__(self, rules: tuple[StageRule, ...], policy: SweepPolicy, now: datetime) -> None:
+    def __init__(self, rules: tuple[StageRule, ...], policy: SweepPolicy, now: datetime,
+                 packs: PackRegistry) -> None:
         self.rules = rules
+        self.packs = packs
+        # The batch's protective states by cardholder (rare: most batches have none at all).
+        self.states: dict[int, tuple[StateFact, ...]] = {}
         self.by_stage = {rule.stage.value: rule for rule in rules}
         self.policy = policy
         self.now = now
@@ -138,7 +147,7 @@ class _Planner:
     def plan(self, account: Sequence[Any], pending: set[int], options: dict[int, list[ContactOption]],
              skipped: Counter[str]) -> tuple[Any, ...] | None:
         (account_id, holder_id, stage, due, balance, minimum, currency, touches, last_at, changed_at, language,
-         zone_name) = account
+         zone_name, jurisdiction) = account
         rule = self.by_stage.get(stage)
         tz, today, not_before = self.zone_facts(zone_name)
         standing = assess(balance, minimum, due, today, self.rules)
@@ -154,7 +163,18 @@ class _Planner:
         if account_id in pending:
             skipped["reminder_pending"] += 1
             return None
-        contact = choose_contact(options.get(holder_id, ()), rule.channels, self.consent_required)
+        held = self.states.get(holder_id, ())
+        pack = self.packs.get(jurisdiction) if held else None
+        person = [s for s in held if s.covers(None)]
+        blocked = blocking(pack, person, MessagePurpose.REMINDER) if person else None
+        if blocked is not None:
+            skipped[blocked] += 1
+            return None
+        usable = options.get(holder_id, ())
+        if len(person) < len(held):  # an address of theirs is under a state: leave out the ones it blocks
+            usable = [o for o in usable
+                      if blocking(pack, held, MessagePurpose.REMINDER, o.contact_point_id) is None]
+        contact = choose_contact(usable, rule.channels, self.consent_required)
         if contact is None:
             skipped["no_usable_contact"] += 1
             return None
@@ -179,15 +199,13 @@ def _candidates_query() -> Any:
         select(
             _A.c.id, _A.c.cardholder_id, _A.c.stage, _A.c.due_date, _A.c.balance_minor, _A.c.minimum_due_minor,
             _A.c.currency, _A.c.touches_in_stage, _A.c.last_reminder_at, _A.c.stage_changed_at,
-            _C.c.language, _C.c.timezone,
+            _C.c.language, _C.c.timezone, _C.c.jurisdiction,
         )
         .join(_C, _C.c.id == _A.c.cardholder_id)
         .where(
             _A.c.stage.in_([s.value for s in REMINDER_STAGES]),
             _A.c.reminders_paused_reason.is_(None),
             _A.c.balance_minor > 0,
-            _C.c.do_not_contact.is_(None),  # the gate would block: do not fill the outbox with certain blocks
-            _C.c.cease_requested_at.is_(None),
             ~open_promise,
             ~plan_in_force,
         )
@@ -195,9 +213,10 @@ def _candidates_query() -> Any:
     )
 
 
-def _fetch(container: Container, query: Any, after: int,
-           size: int) -> tuple[Sequence[Any], set[int], dict[int, list[ContactOption]]]:
-    """The next batch after account `after`, with what planning it needs: pending reminders, contact points."""
+def _fetch(container: Container, query: Any, after: int, size: int, now: datetime
+           ) -> tuple[Sequence[Any], set[int], dict[int, list[ContactOption]], dict[int, tuple[StateFact, ...]]]:
+    """The next batch after account `after`, with what planning it needs: pending reminders, contact points,
+    protective states (the gate would block what they forbid: the outbox is not filled with certain blocks)."""
     with container.engine.connect() as conn:
         page = query.where(_A.c.id > after).limit(size)
         if conn.dialect.name == "postgresql":
@@ -208,9 +227,10 @@ def _fetch(container: Container, query: Any, after: int,
         else:  # SQLite hands dates back as text, which SQLAlchemy parses
             batch = conn.execute(page).tuples().all()
         if not batch:
-            return batch, set(), {}
+            return batch, set(), {}, {}
         first, last = batch[0][0], batch[-1][0]
-        return batch, _pending_accounts(conn, first, last), _contact_options(conn, first, last)
+        return (batch, _pending_accounts(conn, first, last), _contact_options(conn, first, last),
+                states_in_range(conn, first, last, now))
 
 
 def _pending_accounts(conn: Connection, first: int, last: int) -> set[int]:

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from compliance.audit import AuditLog
 from compliance.contract import SendRequest
 from compliance.gate import ComplianceGate
+from compliance.packs import PackRegistry
 from compliance.wiring import ComplianceConfig, load_compliance
 from core.clock import Clock
 from core.enums import Channel, MessagePurpose
@@ -77,11 +79,20 @@ def compliance_config() -> ComplianceConfig:
     return load_compliance(CONFIG_DIR)
 
 
+def pack_variant(jurisdiction: str, **changes: Any) -> PackRegistry:
+    """The real packs with one jurisdiction's pack changed, e.g. pack_variant("US", reply_language="profile")."""
+    packs = compliance_config().packs
+    chosen = {pack.pack.value: pack for pack in packs}
+    chosen[jurisdiction] = chosen[jurisdiction].model_copy(update=changes)
+    return PackRegistry(chosen, packs.files)
+
+
 def make_gate(factory: sessionmaker[Session], clock: Clock,
-              channels: dict[Channel, RecordingChannel] | None = None) -> tuple[ComplianceGate, dict[Channel, RecordingChannel]]:
+              channels: dict[Channel, RecordingChannel] | None = None, *,
+              packs: PackRegistry | None = None) -> tuple[ComplianceGate, dict[Channel, RecordingChannel]]:
     config = compliance_config()
     channels = channels if channels is not None else recording_channels()
-    gate = ComplianceGate(factory, clock, config.packs, config.catalog, channels, AuditLog(clock))
+    gate = ComplianceGate(factory, clock, packs or config.packs, config.catalog, channels, AuditLog(clock))
     return gate, channels
 
 

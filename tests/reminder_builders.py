@@ -88,7 +88,7 @@ def bulk_sms_portfolio(container: Container, holders: int, rows_each: int, *, dp
     with container.engine.begin() as conn:
         ids = list(conn.scalars(insert(Cardholder).returning(Cardholder.id), [
             {"external_id": f"B{base + i}", "full_name": f"Bulk {i}", "language": "zh", "timezone": "Asia/Shanghai",
-             "jurisdiction": "CN", "vulnerable": False, "created_at": now, "updated_at": now}
+             "jurisdiction": "CN", "created_at": now, "updated_at": now}
             for i in range(holders)]))
         conn.execute(insert(Account), [
             {"external_id": f"BA{holder_id}", "cardholder_id": holder_id, "product": "credit_card",

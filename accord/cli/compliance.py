@@ -41,6 +41,26 @@ def lint() -> None:
     typer.echo(f"no findings: {summary}")
 
 
+@app.command("matrix")
+def matrix(pack: str = typer.Argument(None, help="one pack (CN, US, US-MA, UK); all when left out"),
+           as_json: bool = typer.Option(False, "--json", help="print the cells as JSON")) -> None:
+    """Print each pack's protective-state matrix: what each state allows, limits or blocks, per purpose."""
+    from compliance.matrix_table import matrix_rows, matrix_text
+    from compliance.packs import load_packs
+
+    try:
+        packs = load_packs(load_settings().accord_config_dir)
+    except ConfigError as exc:
+        raise fail(f"accord: configuration error\n{exc}", 2) from exc
+    chosen = [p for p in packs if pack is None or p.pack.value == pack]
+    if not chosen:
+        raise fail(f"accord: no policy pack {pack!r}; the packs are {', '.join(p.pack.value for p in packs)}", 2)
+    if as_json:
+        typer.echo(json.dumps({p.pack.value: matrix_rows(p) for p in chosen}, indent=2))
+        return
+    typer.echo("\n\n".join(matrix_text(p) for p in chosen))
+
+
 @app.command("explain")
 def explain(message_id: int = typer.Argument(..., help="the message id (from the console or an export)"),
             as_json: bool = typer.Option(False, "--json", help="print the facts as JSON")) -> None:

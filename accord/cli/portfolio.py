@@ -60,8 +60,11 @@ def seed(
 
 
 def _summary(report: ImportReport) -> str:
-    return (f"{report.rows} rows: {report.created} created, {report.updated} updated, "
-            f"{report.unchanged} unchanged; {report.stage_changes} stage changes recorded")
+    summary = (f"{report.rows} rows: {report.created} created, {report.updated} updated, "
+               f"{report.unchanged} unchanged; {report.stage_changes} stage changes recorded")
+    if report.vulnerabilities:  # most files name none; the usual line stays as it was
+        summary += f"; {report.vulnerabilities} vulnerability states set"
+    return summary
 
 
 def _print_rejection(file: Path, rejected: ImportRejected) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from accord.config_files import load_model
+from accord.dialogue.clarify import ClarifyModel
 from core.enums import Stage
 from core.money import to_minor
 from core.negotiation import BP, NegotiationPolicy, StageLimits
@@ -64,6 +65,7 @@ class DialogueFile(BaseModel):
     version: str
     verification: VerificationModel
     fallback: FallbackModel
+    clarify: ClarifyModel = ClarifyModel()  # when the bot asks before acting on an unsure reading
 
 
 def load_negotiation(config_dir: Path) -> NegotiationFile:

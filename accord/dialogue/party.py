@@ -39,9 +39,17 @@ class Party:
     cardholder: Cardholder
     contact_point: ContactPoint
     account: Account | None
+    # The language of the current turn, chosen by Accord from the cardholder's message (bot/inbound.py) and passed
+    # back by the action server; None outside a turn.
+    turn_language: str | None = None
 
     @property
     def language(self) -> str:
+        """The language the cardholder's words are read in this turn: the one they wrote in, else their profile's."""
+        return self.turn_language or self.cardholder.language
+
+    @property
+    def profile_language(self) -> str:
         return self.cardholder.language
 
     @property
@@ -84,7 +92,8 @@ def _party_statement(lock: bool) -> Select[tuple[Conversation, Cardholder, Conta
 _PARTY = {lock: _party_statement(lock) for lock in (False, True)}
 
 
-def load_party(session: Session, conversation_id: int, *, lock: bool = False) -> Party:
+def load_party(session: Session, conversation_id: int, *, lock: bool = False,
+               turn_language: str | None = None) -> Party:
     """The conversation with its cardholder, contact point and account, in one round trip."""
     row = session.execute(_PARTY[lock], {"conversation": conversation_id}).first()
     if row is None:
@@ -92,4 +101,5 @@ def load_party(session: Session, conversation_id: int, *, lock: bool = False) ->
             raise DialogueError(f"conversation {conversation_id} not found")
         raise DialogueError(f"conversation {conversation_id} has no cardholder or contact point")
     conversation, cardholder, point, account = row
-    return Party(conversation=conversation, cardholder=cardholder, contact_point=point, account=account)
+    return Party(conversation=conversation, cardholder=cardholder, contact_point=point, account=account,
+                 turn_language=turn_language)

@@ -18,8 +18,11 @@ from accord.dialogue.extract import extract_amount, extract_months, normalise
 from accord.dialogue.handoff import escalate, hand_over
 from accord.dialogue.party import Party, TurnOutcome
 from bot.audit_link import append_audit
+from bot.escalations import open_escalation
+from compliance.protection import set_state
 from core.enums import EscalationReason, MessagePurpose, PlanStatus
 from core.negotiation import PlanOption, evaluate_counter_offer, propose, schedule
+from core.protection import ProtectiveKind, SetBy, VulnerabilityDriver
 from storage.tables import Installment, InstallmentPlan, OutboxItem
 
 HARDSHIP_TYPES = ("job_loss", "illness", "injury", "family_emergency", "business_failure", "reduced_income",
@@ -29,6 +32,28 @@ _ORDINAL = re.compile(r"(?:option|plan|方案|第|#|no\.?)\s*(\d|one|two|three)|
                       re.IGNORECASE)
 _SETTLE = re.compile(r"settle|lump|一次性|结清|了结", re.IGNORECASE)
 _CHEAPEST = re.compile(r"lower|lowest|cheap|smallest|少|低", re.IGNORECASE)
+
+
+# Hardships that may make a person vulnerable (FCA FG21/1's drivers): the bot proposes the state and an officer
+# confirms or dismisses it; until then it is shown, not enforced.
+VULNERABILITY_DRIVERS = {"illness": VulnerabilityDriver.HEALTH, "injury": VulnerabilityDriver.HEALTH,
+                         "family_emergency": VulnerabilityDriver.LIFE_EVENT}
+
+
+def propose_vulnerability(session: Session, party: Party, hardship_type: str | None, *, now: datetime) -> None:
+    driver = VULNERABILITY_DRIVERS.get(hardship_type or "")
+    if driver is None:
+        return
+    state = set_state(session, cardholder_id=party.cardholder.id, kind=ProtectiveKind.VULNERABILITY,
+                      set_by=SetBy.BOT, actor="bot", at=now, reason=f"hardship explained in chat: {hardship_type}",
+                      pack=None, account_id=party.account.id if party.account else None, proposed=True,
+                      evidence={"driver": driver.value, "hardship_type": hardship_type,
+                                "conversation_id": party.conversation.id})
+    if state is not None:  # a back-office review: the bot carries on with the plan meanwhile
+        open_escalation(session, cardholder_id=party.cardholder.id, conversation_id=party.conversation.id,
+                        account_id=party.account.id if party.account else None,
+                        reason=EscalationReason.VULNERABILITY_REVIEW,
+                        detail={"state_id": state.id, "driver": driver.value}, at=now)
 
 
 def first_known(values: list[str | None]) -> str | None:
@@ -104,6 +129,7 @@ def offer(
         return TurnOutcome(slots={"verified": False}).say("verify.required")
     if party.account is None:
         return TurnOutcome().say("account.nothing_due")
+    propose_vulnerability(session, party, hardship_type, now=now)
     policy = cfg.policy()
     account = party.account
     if policy.needs_officer(account.balance_minor, account.currency):
@@ -209,7 +235,8 @@ def confirm(session: Session, party: Party, cfg: NegotiationFile, *, now: dateti
         account_id=party.account.id, conversation_id=party.conversation.id,
         contact_point_id=party.contact_point.id, channel=party.contact_point.channel,
         purpose=MessagePurpose.PLAN_CONFIRMATION.value, template_id="plan.confirmation",
-        language=party.language, priority=20,
+        # Sent later through the outbox like other scheduled messages: in the profile language, not the turn's.
+        language=party.profile_language, priority=20,
         params={"term_months": plan.term_months, "monthly_amount": plan.monthly_minor,
                 "first_due_date": rows[0][1].isoformat(), "plan_total": plan.total_minor},
         not_before=now, status="queued", created_at=now, updated_at=now,

@@ -41,6 +41,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("birth_year", True, "four digits, the cardholder at least 18", "1986"),
     Column("sms_consent_date", False, "blank or YYYY-MM-DD: when consent was given", "2024-03-02"),
     Column("preferred_channel", False, "blank, sms or telegram", "telegram"),
+    Column("vulnerability", False, "blank, or FCA FG21/1 drivers (health, life_event, resilience, capability) "
+           "separated by ; or |", "health;life_event"),
 )
 COLUMN_NAMES = tuple(c.name for c in COLUMNS)
 REQUIRED_COLUMNS = tuple(c.name for c in COLUMNS if c.required)
@@ -68,6 +70,7 @@ class ImportRow:
     card_last4: str | None
     birth_year: int
     preferred_channel: str
+    vulnerability: tuple[str, ...]  # FG21/1 drivers; empty: the file says nothing (never "not vulnerable")
 
 
 def header_errors(header: list[str]) -> list[RowError]:
@@ -119,6 +122,7 @@ def validate_row(line: int, cells: dict[str, str], today: date) -> ImportRow | l
         card_last4=cell("card_last4", fields.last4, product == Product.CREDIT_CARD),
         birth_year=cell("birth_year", fields.birth_year, today),
         preferred_channel=cell("preferred_channel", fields.channel),
+        vulnerability=cell("vulnerability", fields.vulnerability_drivers),
     )
     if errors:
         return errors

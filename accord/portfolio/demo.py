@@ -56,7 +56,7 @@ def seed_demo(container: Container, *, force: bool = False, size: int = DEMO_SIZ
     if existing and not force:
         return SeedResult(seeded=False, existing=existing)
     rows = demo_rows(container.clock.now(), container.stages.rules(), size=size)
-    return SeedResult(seeded=True, existing=existing, report=import_rows(container, rows))
+    return SeedResult(seeded=True, existing=existing, report=import_rows(container, rows, file="demo"))
 
 
 def demo_rows(now: datetime, rules: tuple[StageRule, ...], *, size: int = DEMO_SIZE,

@@ -1,7 +1,8 @@
 """Parsers for single cells of the portfolio file. Each returns a normalised value or raises FieldError.
 
-Reasons never repeat a cell that holds personal data (name, phone, chat id, card digits, birth year): errors
-reach terminals and logs, and the line and column already point at the cell.
+Reasons never repeat a cell that holds personal data (name, phone, chat id, card digits, birth year, anything
+written in the vulnerability column): errors reach terminals and logs, and the line and column already point at
+the cell.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from phonenumbers import PhoneNumberType
 
 from core.enums import Channel, ConsentBasis
 from core.money import MoneyError, currency_exponent, to_minor
+from core.protection import VulnerabilityDriver
 
 TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1"})
 FALSE_WORDS = frozenset({"no", "n", "false", "f", "0"})
@@ -37,6 +39,7 @@ LAST4 = YEAR = re.compile(r"\d{4}")
 AMOUNT = re.compile(r"\d+(\.\d+)?")
 ADULT_AGE = 18
 OLDEST_BIRTH_YEAR = 1900
+DRIVER_SEPARATORS = re.compile(r"[;|]")
 
 
 class FieldError(ValueError):
@@ -192,3 +195,22 @@ def birth_year(value: str, today: date) -> int:
     if not OLDEST_BIRTH_YEAR <= year <= today.year - ADULT_AGE:
         raise FieldError(f"must be between {OLDEST_BIRTH_YEAR} and {today.year - ADULT_AGE}")
     return year
+
+
+def vulnerability_drivers(value: str) -> tuple[str, ...]:
+    """FCA FG21/1 drivers, e.g. "Health; life_event". Blank: the file says nothing about vulnerability.
+
+    Returned deduplicated in the enum's order, so "resilience|health" and "health;resilience" are the same
+    statement and a re-import compares equal. A wrong word is named by position only: what a bank types here
+    may itself be health data ("cancer"), so it is never echoed.
+    """
+    if not value:
+        return ()
+    parts = [part.strip().lower() for part in DRIVER_SEPARATORS.split(value)]
+    known = _values(VulnerabilityDriver)
+    for position, part in enumerate(parts, start=1):
+        if not part:
+            raise FieldError(f"driver {position} of {len(parts)} is empty (a doubled or trailing ; or |)")
+        if part not in known:
+            raise FieldError(f"driver {position} of {len(parts)} is not one of: {', '.join(known)}")
+    return tuple(driver for driver in known if driver in parts)

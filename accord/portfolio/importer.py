@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from accord.bootstrap import Container
+from accord.policy_packs import pack_of
 from accord.portfolio.csv_schema import ImportRow, validate_row
 from accord.portfolio.errors import ImportRejected, RowError
 from accord.portfolio.reader import RawRow, read_portfolio
@@ -30,6 +31,7 @@ class ImportReport:
     updated: int
     unchanged: int
     stage_changes: int
+    vulnerabilities: int = 0  # vulnerability states set or replaced from the file's vulnerability column
 
     @property
     def changed(self) -> int:
@@ -38,7 +40,7 @@ class ImportReport:
 
 def import_file(container: Container, path: Path, *, progress: Progress | None = None) -> ImportReport:
     raw_rows, shape_errors = read_portfolio(path)
-    return import_rows(container, raw_rows, progress=progress, prior_errors=shape_errors)
+    return import_rows(container, raw_rows, progress=progress, prior_errors=shape_errors, file=path.name)
 
 
 def import_rows(
@@ -47,6 +49,7 @@ def import_rows(
     *,
     progress: Progress | None = None,
     prior_errors: Sequence[RowError] = (),
+    file: str = "",
 ) -> ImportReport:
     """Validate then upsert. Raises ImportRejected, listing every problem, when anything is wrong."""
     now = container.clock.now()
@@ -55,15 +58,18 @@ def import_rows(
     if errors:
         raise ImportRejected(errors)
     with transaction(container.session_factory) as session:
-        writer = PortfolioWriter(session, now, container.stages.rules())
+        writer = PortfolioWriter(session, now, container.stages.rules(), file=file,
+                                 pack_for=lambda jurisdiction: pack_of(container, jurisdiction))
         for start in range(0, len(rows), CHUNK_ROWS):
             writer.write(rows[start : start + CHUNK_ROWS])
             if progress:
                 progress("write", min(start + CHUNK_ROWS, len(rows)), len(rows))
+        writer.finish()
         if writer.report.errors:
             raise ImportRejected(writer.report.errors)  # leaving the block rolls everything back
     report = writer.report
-    return ImportReport(len(rows), report.created, report.updated, report.unchanged, report.stage_changes)
+    return ImportReport(len(rows), report.created, report.updated, report.unchanged, report.stage_changes,
+                        report.vulnerabilities)
 
 
 def validate_rows(

@@ -7,10 +7,13 @@ left alone, which is why importing the same file twice changes nothing.
 Contact points follow the bank's file for the channels it names: the file's number becomes the cardholder's
 active one and a previous number on that channel is retired (status invalid, reason replaced_by_import). An
 import never clears an opt-out, and a blank telegram_chat_id leaves a chat the cardholder bound themselves alone.
+
+The vulnerability column becomes protective states in `finish`, after the last chunk (see vulnerability.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from functools import cache
@@ -22,6 +25,8 @@ from sqlalchemy.orm import Session
 
 from accord.portfolio.csv_schema import ImportRow
 from accord.portfolio.errors import RowError
+from accord.portfolio.vulnerability import Stated, VulnerabilityRecorder
+from compliance.packs import Pack
 from core.delinquency import assess
 from core.enums import Channel, ConsentBasis, ContactPointStatus
 from core.staging import StageRule
@@ -47,6 +52,7 @@ class WriteReport:
     updated: int = 0
     unchanged: int = 0
     stage_changes: int = 0
+    vulnerabilities: int = 0  # vulnerability states set (or replaced) from the file
     errors: list[RowError] = field(default_factory=list)
 
 
@@ -56,14 +62,17 @@ def _zone(name: str) -> ZoneInfo:
 
 
 class PortfolioWriter:
-    """Upserts chunks of rows inside the caller's transaction. After the first conflict it only checks."""
+    """Upserts chunks of rows inside the caller's transaction. After the first conflict it only checks.
+    `file` names the source in the evidence of the states it sets; `pack_for` gives a jurisdiction's pack."""
 
-    def __init__(self, session: Session, now: datetime, rules: tuple[StageRule, ...]) -> None:
+    def __init__(self, session: Session, now: datetime, rules: tuple[StageRule, ...], *, file: str,
+                 pack_for: Callable[[str], Pack | None]) -> None:
         self.session = session
         self.now = now
         self.rules = rules
         self.report = WriteReport()
         self._today: dict[str, date] = {}
+        self._vulnerabilities = VulnerabilityRecorder(session, now, file, pack_for)
 
     def write(self, rows: list[ImportRow]) -> None:
         ids = [r.external_id for r in rows]
@@ -91,7 +100,21 @@ class PortfolioWriter:
                 self.report.updated += 1
             else:
                 self.report.unchanged += 1
+            if row.vulnerability:
+                self._vulnerabilities.add(Stated(holder["id"], row.line, row.jurisdiction, row.vulnerability,
+                                                 counted_unchanged=row.external_id not in plan.created and not changed))
         self._flush(plan)
+
+    def finish(self) -> None:
+        """After the last chunk: record the vulnerabilities the file states (their audit events come last)."""
+        if self.report.errors:
+            return
+        recorded, errors = self._vulnerabilities.record()
+        self.report.errors.extend(errors)
+        self.report.vulnerabilities += len(recorded)
+        moved = sum(1 for stated in recorded if stated.counted_unchanged)  # a new state is a change to the row
+        self.report.unchanged -= moved
+        self.report.updated += moved
 
     # -- lookups ---------------------------------------------------------------------------------------------
 

@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 
 TOKEN_HEADER = "X-Accord-Internal-Token"
+# The turn's language, which Accord chose from the cardholder's message: Accord reads their words in it.
+LANGUAGE_HEADER = "X-Accord-Turn-Language"
 TIMEOUT_S = float(os.environ.get("ACCORD_INTERNAL_API_TIMEOUT", "5"))
 
 
@@ -27,17 +29,22 @@ def _settings() -> tuple:
     return base, token
 
 
-async def call(sender_id: str, step: str, body: dict[str, Any] | None = None, method: str = "POST") -> dict:
+async def call(sender_id: str, step: str, body: dict[str, Any] | None = None, method: str = "POST",
+               language: str | None = None) -> dict:
     """Run one dialogue step in Accord for the conversation Rasa knows as `sender_id` (Accord wrote its database's
     namespace and the conversation id into it, and reads them back), e.g. await call(tracker.sender_id, "verify",
     {...}); returns its JSON answer.
 
-    Async, so one slow call never holds up the action server's other conversations."""
+    Async, so one slow call never holds up the action server's other conversations. `language`: the turn's
+    (common.turn_language); without it Accord uses the cardholder's profile language."""
     base, token = _settings()
     url = f"{base}/internal/v1/conversations/{sender_id}/{step}"
+    headers = {TOKEN_HEADER: token}
+    if language:
+        headers[LANGUAGE_HEADER] = language
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT_S) as client:
-            response = await client.request(method, url, json=body, headers={TOKEN_HEADER: token})
+            response = await client.request(method, url, json=body, headers=headers)
     except httpx.HTTPError as exc:
         raise AccordUnavailable(f"{step}: {exc.__class__.__name__}") from exc
     if response.status_code != 200:

@@ -38,10 +38,27 @@ def apply(dispatcher: CollectingDispatcher, result: dict[str, Any]) -> list[Even
     return events
 
 
+def turn_language(tracker: Tracker) -> str | None:
+    """The language Accord chose for this turn from the cardholder's message. Accord's adapter sends it as the
+    message's metadata (bot/rasa_engine.py); at a session's start Rasa keeps that metadata in a slot instead.
+    Passed back on every call so Accord reads the cardholder's words in the language they wrote in, whichever
+    model (server) this is."""
+    metadata = (tracker.latest_message or {}).get("metadata") or tracker.get_slot("session_started_metadata") or {}
+    language = metadata.get("language") if isinstance(metadata, dict) else None
+    return language if language in ("zh", "en") else None
+
+
+def ranking(tracker: Tracker, top: int = 5) -> list[dict[str, Any]]:
+    """The model's top intents for the latest message, as Accord's internal API takes them."""
+    ranked = tracker.latest_message.get("intent_ranking") or []
+    return [{"name": str(r.get("name")), "confidence": min(1.0, max(0.0, float(r.get("confidence") or 0.0)))}
+            for r in ranked[:top] if r.get("name")]
+
+
 async def step(dispatcher: CollectingDispatcher, tracker: Tracker, name: str, body: dict | None = None,
                method: str = "POST") -> list[EventType]:
     try:
-        result = await call(tracker.sender_id, name, body, method)
+        result = await call(tracker.sender_id, name, body, method, language=turn_language(tracker))
     except AccordUnavailable:
         dispatcher.utter_message(json_message=UNAVAILABLE)
         return []

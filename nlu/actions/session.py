@@ -7,7 +7,7 @@ from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SessionSt
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.accord_client import AccordUnavailable, call
-from actions.common import TemplateAction, step
+from actions.common import TemplateAction, ranking, step, turn_language
 
 
 class ActionSessionStart(Action):
@@ -21,7 +21,7 @@ class ActionSessionStart(Action):
         carried = {k: v for k, v in tracker.slots.items() if v is not None and k != "requested_slot"}
         events += [SlotSet(k, v) for k, v in carried.items()]
         try:
-            context = await call(tracker.sender_id, "context", method="GET")
+            context = await call(tracker.sender_id, "context", method="GET", language=turn_language(tracker))
         except AccordUnavailable:
             context = None
         if context is not None:
@@ -62,7 +62,9 @@ class ActionFallback(Action):
         return "action_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        events = await step(dispatcher, tracker, "fallback", {"in_a_row": _fallbacks_in_a_row(tracker) + 1})
+        # The ranking lets Accord send a weak distress reading to a person instead of asking again.
+        events = await step(dispatcher, tracker, "fallback", {"in_a_row": _fallbacks_in_a_row(tracker) + 1,
+                                                              "ranking": ranking(tracker)})
         # Always wait for the cardholder next: a state no policy recognises must not loop through fallbacks.
         if not any(e.get("event") == "pause" for e in events):
             events.append(FollowupAction("action_listen"))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.accord_client import AccordUnavailable, call
-from actions.common import UNAVAILABLE, AskSlotAction, say, step
+from actions.common import UNAVAILABLE, AskSlotAction, apply, reasked_this_turn, say, step, turn_language
 
 
 async def parse_slot(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, text: Any,
@@ -18,7 +18,8 @@ async def parse_slot(dispatcher: CollectingDispatcher, tracker: Tracker, slot: s
     if not isinstance(text, str) or not text.strip():
         return {slot: None}
     try:
-        result = await call(tracker.sender_id, "parse", {"slot": slot, "text": text})
+        result = await call(tracker.sender_id, "parse", {"slot": slot, "text": text},
+                            language=turn_language(tracker))
     except AccordUnavailable:
         dispatcher.utter_message(json_message=UNAVAILABLE)
         return {slot: None}
@@ -43,7 +44,24 @@ class ValidateVerificationForm(FormValidationAction):
 
 
 class ActionAskCardLast4(AskSlotAction):
+    """The form's first question. Accord answers it: for someone who said they are not the cardholder (or on an
+    address marked as reaching someone else) verification never starts, and "it's me" goes to an officer."""
+
     action_name, template_id = "action_ask_card_last4", "verify.ask_card_last4"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        if reasked_this_turn(tracker, "card_last4"):
+            return []
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        try:
+            result = await call(tracker.sender_id, "verify/ask", {"intent": intent}, language=turn_language(tracker))
+        except AccordUnavailable:
+            dispatcher.utter_message(json_message=UNAVAILABLE)
+            return []
+        events = apply(dispatcher, result)
+        if (result.get("data") or {}).get("decision") == "refused" and not result.get("pause"):
+            events += [ActiveLoop(None), SlotSet("requested_slot", None)]
+        return events
 
 
 class ActionAskBirthYear(AskSlotAction):

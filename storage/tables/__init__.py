@@ -6,6 +6,7 @@ from storage.tables.console import ConsoleUser, LoginThrottle, TemplateDraft
 from storage.tables.conversations import ComplianceDecision, Conversation, Message
 from storage.tables.installation import Installation
 from storage.tables.portfolio import Account, Cardholder, ContactLedger, ContactPoint, Payment, StageChange
+from storage.tables.protection import ProtectiveState
 from storage.tables.scheduling import RateBucket, scheduler_jobs
 from storage.tables.work import (
     AuditEvent,
@@ -38,6 +39,7 @@ __all__ = [
     "OutboxItem",
     "Payment",
     "Promise",
+    "ProtectiveState",
     "RateBucket",
     "StageChange",
     "TemplateDraft",

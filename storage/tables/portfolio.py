@@ -21,11 +21,7 @@ class Cardholder(Timestamps, Base):
     jurisdiction: Mapped[str] = mapped_column(String(8), index=True)
     card_last4: Mapped[str | None] = mapped_column(String(4))
     birth_year: Mapped[int | None] = mapped_column()
-    # Do-not-contact blocks everything (attorney, bankruptcy, dispute, deceased), with when it was set.
-    do_not_contact: Mapped[str | None] = mapped_column(String(32))
-    do_not_contact_at: Mapped[datetime | None] = mapped_column()
-    cease_requested_at: Mapped[datetime | None] = mapped_column()
-    vulnerable: Mapped[bool] = mapped_column(default=False)
+    # Attorney, bankruptcy, dispute, deceased, distress, vulnerability, cease...: rows of protective_states.
 
     accounts: Mapped[list[Account]] = relationship(back_populates="cardholder")
     contact_points: Mapped[list[ContactPoint]] = relationship(back_populates="cardholder")
@@ -50,7 +46,7 @@ class Account(Timestamps, Base):
     days_past_due: Mapped[int] = mapped_column(default=0)
     stage: Mapped[str] = mapped_column(String(16), index=True)
     stage_changed_at: Mapped[datetime | None] = mapped_column()
-    # Reminders stop while a dispute or an "already paid" claim is reviewed, or while a plan is active.
+    # Reminders stop while an agreed plan is active (protective states such as a dispute are kept apart).
     reminders_paused_reason: Mapped[str | None] = mapped_column(String(64))
     last_reminder_at: Mapped[datetime | None] = mapped_column()
     touches_in_stage: Mapped[int] = mapped_column(default=0)

@@ -19,6 +19,7 @@ from storage.tables import (
     InstallmentPlan,
     OutboxItem,
     Promise,
+    ProtectiveState,
 )
 from tests.console.seed import seed
 from web.console.config import load_console_config
@@ -157,8 +158,9 @@ def test_outcomes_record_promises_plans_and_do_not_contact(container: Container)
         assert len(s.scalars(select(Installment).where(Installment.plan_id == plan.id)).all()) == 4
         confirmation = s.scalars(select(OutboxItem).where(OutboxItem.purpose == "plan_confirmation")).one()
         assert confirmation.idempotency_key == f"plan-confirmation:{plan.id}" and confirmation.status == "queued"
-        holder = s.get(Cardholder, conv.cardholder_id)
-        assert holder is not None and holder.do_not_contact == "attorney_represented"
+        (state,) = s.scalars(select(ProtectiveState).where(ProtectiveState.cardholder_id == conv.cardholder_id)).all()
+        assert (state.kind, state.status, state.set_by, state.actor) == ("attorney", "active", "officer",
+                                                                         "officer:olivia")
         conv_after = s.get(Conversation, conv.id)
         assert conv_after is not None and (conv_after.state, conv_after.held_by) == ("closed", None)
         esc = s.get(Escalation, world.escalations["us"])

@@ -22,8 +22,8 @@ from core.enums import Channel
 from core.ports import DialogueReply
 from storage.db import alembic_config, make_engine, make_session_factory, migrate, transaction
 from storage.installation import DialogueSenders, dialogue_senders
-from storage.tables import ContactPoint, Conversation, Installation
-from tests import builders
+from storage.tables import Installation
+from tests import builders, legacy_rows
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.fakes.dialogue import ScriptedDialogue
 from tests.fakes.gate import AllowingGate
@@ -63,13 +63,11 @@ def test_every_new_database_gets_a_namespace_of_its_own(fresh_url: str, tmp_path
 def test_a_database_that_had_conversations_keeps_bare_ids_for_its_trackers(fresh_url: str,
                                                                           clock: FixedClock) -> None:
     command.upgrade(alembic_config(fresh_url), INITIAL_SCHEMA)
-    sessions = make_session_factory(make_engine(fresh_url))
-    with transaction(sessions) as session:
-        holder = builders.cardholder(session, clock.now())
-        point = session.scalars(select(ContactPoint).where(ContactPoint.cardholder_id == holder.id,
-                                                           ContactPoint.channel == "sms")).one()
-        session.add(Conversation(cardholder_id=holder.id, contact_point_id=point.id, channel=point.channel,
-                                 opened_at=clock.now(), last_message_at=clock.now()))
+    engine = make_engine(fresh_url)
+    sessions = make_session_factory(engine)
+    with engine.begin() as conn:  # the initial schema's rows, written as that schema had them
+        holder = legacy_rows.holder(conn, clock.now())
+        legacy_rows.conversation(conn, holder, legacy_rows.point(conn, holder, clock.now()), clock.now())
     migrate(fresh_url)
     senders = DialogueSenders(sessions)
     assert senders.namespace is None

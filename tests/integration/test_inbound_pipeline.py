@@ -152,9 +152,13 @@ def test_opt_out_keywords_record_once_and_confirm_once(app: Container, clock: Fi
         assert point.opted_out_at == clock.now() and point.opted_out_method == "keyword"
         telegram = session.scalars(select(ContactPoint).where(ContactPoint.channel == "telegram")).one()
         assert telegram.opted_out_at is None  # STOP on SMS bars SMS, not every channel
-        [event] = session.scalars(select(AuditEvent)).all()
+        # One opt-out and its protective state (the channel's history), once however many times STOP came.
+        event, state = session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
         assert event.kind == "consent.opted_out" and event.subject_id == str(point.id)
         assert event.payload["source_message_id"] == first.message_id
+        assert state.kind == "protection.set" and state.payload["kind"] == "channel_opt_out"
+        assert state.payload["contact_point_id"] == point.id
+        assert state.payload["evidence"]["message_id"] == first.message_id
 
 
 def test_start_after_stop_resubscribes_with_one_confirmation(app: Container, clock: FixedClock) -> None:
@@ -171,7 +175,7 @@ def test_start_after_stop_resubscribes_with_one_confirmation(app: Container, clo
         point = session.scalars(select(ContactPoint).where(ContactPoint.channel == "sms")).one()
         assert point.opted_out_at is None
         kinds = [e.kind for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
-        assert kinds == ["consent.opted_out", "consent.resubscribed"]
+        assert kinds == ["consent.opted_out", "protection.set", "consent.resubscribed", "protection.lifted"]
 
 
 def test_help_gets_the_help_text(app: Container, clock: FixedClock, dialogue: ScriptedDialogue) -> None:

@@ -27,6 +27,7 @@ from storage.tables import (
     InstallmentPlan,
     OutboxItem,
     Promise,
+    ProtectiveState,
 )
 from web.app import create_app
 
@@ -122,6 +123,26 @@ def test_form_answers_are_parsed(api: TestClient, container: Container) -> None:
     bad = post(api, cid, "parse", {"slot": "promise_date", "text": "不知道"})
     assert bad["data"]["value"] is None and templates(bad) == ["promise.invalid_date"]
     assert post(api, cid, "parse", {"slot": "promise_date", "text": "下周五"})["data"]["value"] == "2026-12-04"
+
+
+def test_the_cardholders_words_are_read_in_the_turns_language(api: TestClient, container: Container) -> None:
+    """The action server passes on the turn's language (the message's metadata from Accord): an en-profile
+    cardholder who writes Chinese has it read as Chinese, and the context says the turn's language."""
+    cid = _seed(container, language="en")
+
+    def parse_date(text: str, language: str | None) -> Any:
+        headers = {"X-Accord-Internal-Token": TOKEN, **({"X-Accord-Turn-Language": language} if language else {})}
+        response = api.post(url(api, cid, "parse"), json={"slot": "promise_date", "text": text}, headers=headers)
+        assert response.status_code == 200, response.text
+        return response.json()["data"]["value"]
+
+    assert parse_date("明天", None) is None  # "tomorrow", read as English: the profile's language
+    assert parse_date("明天", "zh") == "2026-11-24"
+    assert parse_date("明天", "xx") is None  # an unknown language is ignored: the profile's applies
+    context = api.get(url(api, cid, "context"), headers={"X-Accord-Internal-Token": TOKEN,
+                                                          "X-Accord-Turn-Language": "zh"}).json()
+    assert context["language"] == "zh"
+    assert api.get(url(api, cid, "context"), headers={"X-Accord-Internal-Token": TOKEN}).json()["language"] == "en"
 
 
 def test_hardship_needs_verification(api: TestClient, container: Container) -> None:
@@ -254,15 +275,19 @@ def test_distress_goes_to_the_top_of_the_queue(api: TestClient, container: Conta
         assert session.scalars(select(Escalation.priority)).one() == 0
 
 
-def test_dispute_and_already_paid_pause_reminders(api: TestClient, container: Container) -> None:
+def test_dispute_and_already_paid_become_protective_states(api: TestClient, container: Container) -> None:
     cid = _seed(container)
     assert templates(post(api, cid, "handoff", {"reason": "already_paid"})) == ["payment.claim_acknowledged"]
     with container.session_factory() as session:
-        assert session.scalars(select(Account)).one().reminders_paused_reason == "payment_claimed"
+        [claim] = session.scalars(select(ProtectiveState)).all()
+        assert (claim.kind, claim.set_by, claim.status) == ("payment_claimed", "bot", "active")
+        assert claim.account_id == session.scalars(select(Account.id)).one()
         assert session.get(Conversation, cid).state == "bot"  # a check, not a conversation for an officer
     assert post(api, cid, "handoff", {"reason": "dispute"})["pause"]
     with container.session_factory() as session:
-        assert session.scalars(select(Account)).one().reminders_paused_reason == "dispute"
+        kinds = sorted(session.scalars(select(ProtectiveState.kind)))
+        assert kinds == ["dispute", "payment_claimed"]
+        assert session.scalars(select(Account)).one().reminders_paused_reason is None
         assert sorted(session.scalars(select(Escalation.reason))) == ["dispute", "payment_claimed"]
 
 
@@ -275,6 +300,9 @@ def test_wrong_number_and_third_party(api: TestClient, container: Container) -> 
     with container.session_factory() as session:
         point = session.scalars(select(ContactPoint)).one()
         assert (point.status, point.status_reason) == ("review", "wrong_number")
+        # The address itself now reaches someone else, once, whichever way it was said.
+        [state] = session.scalars(select(ProtectiveState)).all()
+        assert (state.kind, state.contact_point_id) == ("third_party", point.id)
 
 
 def test_natural_language_opt_out_is_recorded_once(api: TestClient, container: Container) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import update
 
 from accord.bootstrap import Container
+from compliance.protection import set_state
 from core.clock import FixedClock
 from scheduler.sweep import run_sweep
 from storage.db import transaction
@@ -85,21 +86,24 @@ def test_opt_out_and_missing_consent_are_respected(container: Container) -> None
     assert report.skipped["no_usable_contact"] == 1
 
 
-def test_do_not_contact_paused_promised_and_planned_accounts_are_skipped(container: Container) -> None:
+def test_protected_paused_promised_and_planned_accounts_are_skipped(container: Container) -> None:
     now = container.clock.now()
-    dnc, ceased, paused, promised, planned, normal = (build(container, dpd=10, stage="dpd_1_29") for _ in range(6))
+    bankrupt, ceased, disputed, paused, promised, planned, normal = (
+        build(container, dpd=10, stage="dpd_1_29") for _ in range(7))
     with transaction(container.session_factory) as session:
-        for account_id, values in ((dnc, {"do_not_contact": "bankruptcy", "do_not_contact_at": now}),
-                                   (ceased, {"cease_requested_at": now})):
+        for account_id, kind in ((bankrupt, "bankruptcy"), (ceased, "cease"), (disputed, "dispute")):
             holder_id = session.get_one(Account, account_id).cardholder_id
-            session.execute(update(Cardholder).where(Cardholder.id == holder_id).values(**values))
-        session.get_one(Account, paused).reminders_paused_reason = "dispute"
+            set_state(session, cardholder_id=holder_id, kind=kind, set_by="officer", actor="officer:kim", at=now,
+                      reason="test", pack=None)
+        session.get_one(Account, paused).reminders_paused_reason = "installment_plan"
         session.add(Promise(account_id=promised, amount_minor=5_000, promised_date=now.date() + timedelta(days=3),
                             status="open", recorded_by="bot", created_at=now))
         session.add(InstallmentPlan(account_id=planned, status="active", term_months=3, total_minor=9_000,
                                     monthly_minor=3_000, proposed_by="bot", created_at=now, accepted_at=now))
-    run_sweep(container)
+    report = run_sweep(container)
     assert [row.account_id for row in outbox_rows(container)] == [normal]
+    assert {k: v for k, v in report.skipped.items() if k.startswith("protective_state:")} == {
+        "protective_state:bankruptcy": 1, "protective_state:cease": 1, "protective_state:dispute": 1}
 
 
 def test_current_and_settled_accounts_get_no_reminder(container: Container) -> None:

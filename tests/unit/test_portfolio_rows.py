@@ -14,6 +14,7 @@ GOOD = {
     "language": "zh", "timezone": "Asia/Shanghai", "jurisdiction": "CN", "product": "credit_card",
     "currency": "CNY", "balance": "12850.00", "minimum_due": "1285.5", "due_date": "2026-11-20",
     "sms_consent": "yes", "card_last4": "4417", "birth_year": "1986", "sms_consent_date": "", "preferred_channel": "",
+    "vulnerability": "",
 }
 
 
@@ -66,6 +67,10 @@ def test_a_national_number_takes_the_jurisdictions_country() -> None:
         ("full_name", "", "is blank"),
         ("sms_consent_date", "2027-01-01", "in the future"),
         ("preferred_channel", "email", "not one of"),
+        ("vulnerability", "frail", "driver 1 of 1 is not one of: health, life_event, resilience, capability"),
+        ("vulnerability", "health;life event", "driver 2 of 2 is not one of"),
+        ("vulnerability", "health;", "driver 2 of 2 is empty"),
+        ("vulnerability", "health,resilience", "driver 1 of 1 is not one of"),
     ],
 )
 def test_each_bad_cell_is_named_with_its_reason(column: str, value: str, reason: str) -> None:
@@ -106,3 +111,34 @@ def test_personal_data_is_not_echoed_in_reasons() -> None:
         errors = check(**{column: value})
         assert isinstance(errors, list)
         assert all(value not in e.reason for e in errors), errors
+
+
+def test_a_wrong_vulnerability_word_is_not_echoed() -> None:
+    # What a bank types here may itself be health data; the reason points at the driver by position.
+    errors = check(vulnerability="health|Cancer")
+    assert isinstance(errors, list) and [(e.line, e.column) for e in errors] == [(7, "vulnerability")]
+    assert "cancer" not in errors[0].reason.lower() and "driver 2 of 2" in errors[0].reason
+
+
+@pytest.mark.parametrize(
+    ("cell", "drivers"),
+    [
+        ("", ()),
+        ("   ", ()),
+        ("health", ("health",)),
+        ("LIFE_EVENT", ("life_event",)),
+        (" Resilience ; health ", ("health", "resilience")),
+        ("capability|health;life_event", ("health", "life_event", "capability")),
+        ("health|HEALTH", ("health",)),
+    ],
+)
+def test_vulnerability_drivers_are_normalised(cell: str, drivers: tuple[str, ...]) -> None:
+    # One order whatever the file's, so the same statement written differently re-imports as unchanged.
+    row = check(vulnerability=cell)
+    assert isinstance(row, ImportRow) and row.vulnerability == drivers
+
+
+def test_the_vulnerability_column_may_be_absent() -> None:
+    cells = {k: v for k, v in GOOD.items() if k != "vulnerability"}
+    row = validate_row(7, cells, TODAY)
+    assert isinstance(row, ImportRow) and row.vulnerability == ()

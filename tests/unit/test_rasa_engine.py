@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -22,6 +23,12 @@ class FakeRasa:
 
 @pytest.fixture
 def rasa() -> Iterator[tuple[FakeRasa, str]]:
+    with fake_rasa() as served:
+        yield served
+
+
+@contextmanager
+def fake_rasa() -> Iterator[tuple[FakeRasa, str]]:
     fake = FakeRasa()
 
     class Handler(BaseHTTPRequestHandler):
@@ -63,6 +70,23 @@ def test_replies_are_catalog_templates(rasa: tuple[FakeRasa, str]) -> None:
     method, path, body = fake.requests[-1]
     assert (method, path.split("?")[0]) == ("POST", "/webhooks/rest/webhook")
     assert body == {"sender": "7", "message": "我下周五还五百", "metadata": {"language": "zh"}}
+
+
+def test_each_turn_goes_to_its_languages_server() -> None:
+    """One model per language: the turn's language (chosen from the message by the pipeline) picks the server,
+    and travels as the message's metadata so the actions read the cardholder's words in it."""
+    with fake_rasa() as (en, en_url), fake_rasa() as (zh, zh_url):
+        engine = RasaDialogueEngine({"en": en_url, "zh": zh_url})
+        engine.handle(DialogueTurn(conversation_id=7, sender_id="7", text="I can pay on Friday", language="en"))
+        assert [body for _, _, body in en.requests] == [
+            {"sender": "7", "message": "I can pay on Friday", "metadata": {"language": "en"}}]
+        assert zh.requests == []
+        engine.handle(TURN)
+        assert [body["metadata"] for _, _, body in zh.requests] == [{"language": "zh"}]
+        assert len(en.requests) == 1
+        assert engine.url_for("en") == en_url and engine.url_for("zh") == zh_url
+        # A language without a server of its own goes to the first one named.
+        assert RasaDialogueEngine({"*": en_url}).url_for("zh") == en_url
 
 
 def test_unreachable_or_failing_rasa_is_unavailable(rasa: tuple[FakeRasa, str]) -> None:

@@ -18,11 +18,12 @@ def build_router() -> APIRouter:
     from web.console.routes_admin import router as admin
     from web.console.routes_auth import router as auth
     from web.console.routes_desk import router as desk
+    from web.console.routes_protection import router as protection
     from web.console.routes_review import router as review
     from web.console.routes_templates import router as templates
 
     router = APIRouter(prefix="/console", dependencies=[Depends(csrf_guard)], include_in_schema=False)
-    for part in (auth, desk, review, templates, admin):
+    for part in (auth, desk, protection, review, templates, admin):
         router.include_router(part)
     return router
 

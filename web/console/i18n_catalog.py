@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from web.console.i18n_protection import PROTECTION
+
 CATALOG: dict[str, dict[str, str]] = {
     # layout and navigation
     "app.name": {"en": "Accord console", "zh": "Accord 控制台"},
@@ -107,10 +109,6 @@ CATALOG: dict[str, dict[str, str]] = {
     "plan.cancelled": {"en": "cancelled", "zh": "已取消"},
     "conv.flags": {"en": "Compliance flags", "zh": "合规标记"},
     "conv.no_flags": {"en": "No flags.", "zh": "无标记。"},
-    "flag.dnc": {"en": "Do not contact: {reason} (since {since})", "zh": "停止联系：{reason}（自 {since}）"},
-    "flag.cease": {"en": "Cease requested on {since}", "zh": "已于 {since} 要求停止催收联系"},
-    "flag.vulnerable": {"en": "Vulnerable customer: follow the vulnerability policy",
-                        "zh": "弱势客户：请遵循弱势客户政策"},
     "flag.opted_out": {"en": "Opted out of {channel} on {since} ({method})", "zh": "已于 {since} 退订 {channel}（{method}）"},
     "flag.contact_status": {"en": "Contact point {status} {why}", "zh": "联系方式状态：{status} {why}"},
     "flag.no_consent": {"en": "No consent basis recorded for {channel}", "zh": "{channel} 未记录同意依据"},
@@ -298,3 +296,8 @@ CATALOG: dict[str, dict[str, str]] = {
     "users.add_hint": {"en": "Add users with: accord users add NAME --role ROLE --password-stdin",
                        "zh": "添加用户：accord users add 用户名 --role 角色 --password-stdin"},
 }
+
+# Protective states have their own file; a key in both would silently hide one of the two texts.
+if set(PROTECTION) & set(CATALOG):
+    raise ValueError(f"phrases defined twice: {sorted(set(PROTECTION) & set(CATALOG))}")
+CATALOG.update(PROTECTION)

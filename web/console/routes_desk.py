@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from accord.policy_packs import pack_of
 from storage.db import transaction
 from storage.tables import Account, Cardholder, Conversation
 from web.console import audit_trail
@@ -16,6 +17,8 @@ from web.console.deps import Ctx, CurrentUser, require
 from web.console.desk import handback, plans, reply
 from web.console.desk.case_view import load_case, load_thread
 from web.console.desk.outcomes import OutcomeError, OutcomeForm, record_outcome
+from web.console.desk.protection import may_act
+from web.console.desk.protection_view import load_panel
 from web.console.desk.queue import ClaimLost, claim, open_queue
 from web.console.desk.wiring import registered_phone_counts
 from web.console.formatting import parse_amount
@@ -28,7 +31,8 @@ Desk = Annotated[CurrentUser, Depends(require(Perm.DESK))]
 Approver = Annotated[CurrentUser, Depends(require(Perm.APPROVE_PLANS))]
 
 
-DONE = frozenset({"plan_proposed", "plan_pending", "outcome_saved", "handed_back", "claimed"})
+DONE = frozenset({"plan_proposed", "plan_pending", "outcome_saved", "handed_back", "claimed", "state_set",
+                  "state_unchanged", "state_confirmed", "state_lifted", "dispute_rejected"})
 
 
 def finish(request: Request, url: str, done: str) -> Response:
@@ -82,11 +86,17 @@ def _case(ctx: Ctx, user: CurrentUser, conversation_id: int, lang: str) -> dict[
                          registered_phone_counts=lambda j: registered_phone_counts(ctx.container, j))
         if case is None:
             raise HTTPException(404, "no such conversation")
+        conv = case.conversation
+        panel = load_panel(s, conv.cardholder_id, conv.contact_point_id, viewer=viewer,
+                           case_needs=conv.held_by == user.username, role=user.role,
+                           pack=pack_of(ctx.container, case.jurisdiction), now=now)
         if viewer.revealed:
             audit_trail.record(s, user, "unmasked_view", "conversation", conversation_id, now,
                                subjects=sorted(viewer.revealed))
     limits = ctx.config.plan_limits.get(user.role) or ctx.config.plan_limits["officer"]
-    return {"case": case, "holds": case.conversation.held_by == user.username, "limits": limits}
+    holds = case.conversation.held_by == user.username
+    return {"case": case, "holds": holds, "limits": limits, "protection": panel,
+            "acts_on_states": may_act(case.conversation.held_by, user.username, user.role)}
 
 
 @router.get("/conversations/{conversation_id}")
@@ -171,7 +181,8 @@ def outcome(request: Request, ctx: Ctx, user: Desk, conversation_id: int, kind: 
                 plan_id=plan_id, dnc_reason=dnc_reason or None, note=note.strip() or None)
             local_today = now.astimezone(ZoneInfo(holder.timezone)).date()
             detail = record_outcome(s, row, form, user.username, now, local_today,
-                                    ctx.negotiation_file.first_payment_days)
+                                    ctx.negotiation_file.first_payment_days,
+                                    pack=pack_of(ctx.container, holder.jurisdiction))
             audit_trail.record(s, user, "outcome", "conversation", conv.id, now, **detail)
     except (OutcomeError, ValueError) as exc:
         return render(request, ctx, "_notice.html", user, status_code=422, level="error",

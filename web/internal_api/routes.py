@@ -7,23 +7,27 @@ and slots. The action server never reaches the database; this is its only door.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Path, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, status
 from sqlalchemy.orm import Session
 
-from accord.dialogue import handoff, plans, promises, verification
+from accord.dialogue import clarify, handoff, plans, promises, verification
 from accord.dialogue.config import load_dialogue, load_negotiation
 from accord.dialogue.party import DialogueError, Party, TurnOutcome, load_party
+from accord.policy_packs import pack_of
 from compliance.contract import SendRequest
 from core.dialogue_sender import ForeignSender
 from core.enums import Channel, EscalationReason, MessagePurpose
+from core.protection import ProtectiveKind
 from storage.db import transaction
 from storage.installation import dialogue_senders
 from web.deps import ContainerDep
 from web.internal_api.auth import Authenticated
 from web.internal_api.schemas import (
+    ClarifyIn,
     Context,
     FallbackIn,
     HandoffIn,
@@ -32,6 +36,7 @@ from web.internal_api.schemas import (
     PromiseIn,
     StepResult,
     TextIn,
+    VerifyAskIn,
     VerifyIn,
 )
 
@@ -57,11 +62,31 @@ def _conversation_id(conversation_id: Annotated[str, Path()], container: Contain
 
 ConversationIdDep = Annotated[int, Depends(_conversation_id)]
 
+# The language of the turn an action runs in: Accord chose it from the cardholder's message and sent it to Rasa as
+# the message's metadata; the action server passes it on in this header. The cardholder's words are read in it
+# (amounts, dates, digits), so a zh-profile cardholder who writes "next Friday" is understood.
+TURN_LANGUAGE_HEADER = "X-Accord-Turn-Language"
+_LANGUAGES = ("zh", "en")
 
-def _step(container: Any, conversation_id: int, work: Callable[[Session, Party], TurnOutcome]) -> StepResult:
+
+@dataclass(frozen=True)
+class TurnRef:
+    conversation_id: int
+    language: str | None  # None: no (or an unknown) header; the cardholder's profile language applies
+
+
+def _turn(conversation_id: ConversationIdDep,
+          language: Annotated[str | None, Header(alias=TURN_LANGUAGE_HEADER)] = None) -> TurnRef:
+    return TurnRef(conversation_id, language if language in _LANGUAGES else None)
+
+
+TurnDep = Annotated[TurnRef, Depends(_turn)]
+
+
+def _step(container: Any, turn: TurnRef, work: Callable[[Session, Party], TurnOutcome]) -> StepResult:
     try:
         with transaction(container.session_factory) as session:
-            party = load_party(session, conversation_id, lock=True)
+            party = load_party(session, turn.conversation_id, lock=True, turn_language=turn.language)
             return StepResult.of(work(session, party))
     except DialogueError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
@@ -82,13 +107,13 @@ def _dialogue_cfg(container: Any) -> Any:
 
 
 @router.get("/context")
-def context(conversation_id: ConversationIdDep, container: ContainerDep) -> Context:
+def context(turn: TurnDep, container: ContainerDep) -> Context:
     max_attempts = _dialogue_cfg(container).verification.max_attempts
     try:
         with container.session_factory() as session:
-            party = load_party(session, conversation_id)
+            party = load_party(session, turn.conversation_id, turn_language=turn.language)
             return Context(
-                conversation_id=conversation_id, language=party.language, state=party.conversation.state,
+                conversation_id=turn.conversation_id, language=party.language, state=party.conversation.state,
                 verified=party.verified, third_party=party.conversation.third_party,
                 verification_locked=party.conversation.verification_attempts >= max_attempts,
                 channel=party.contact_point.channel,
@@ -99,110 +124,173 @@ def context(conversation_id: ConversationIdDep, container: ContainerDep) -> Cont
 
 
 @router.post("/parse")
-def parse(conversation_id: ConversationIdDep, body: ParseIn, container: ContainerDep) -> StepResult:
+def parse(turn: TurnDep, body: ParseIn, container: ContainerDep) -> StepResult:
     now, cfg = container.clock.now(), _negotiation(container)
-    return _step(container, conversation_id,
+    return _step(container, turn,
                  lambda s, p: promises.parse_slot(p, cfg, slot=body.slot, text=body.text, now=now))
 
 
+@router.post("/verify/ask")
+def verify_ask(turn: TurnDep, body: VerifyAskIn, container: ContainerDep) -> StepResult:
+    """Before the form's first question: `data.decision` is "ask" (the question is the reply) or "refused" (this
+    person said they are someone else: no verification starts, and "it's me" goes to an officer)."""
+    now = container.clock.now()
+
+    def work(session: Session, party: Party) -> TurnOutcome:
+        if not handoff.is_third_party(session, party, now=now):
+            return TurnOutcome(data={"decision": "ask"}).say("verify.ask_card_last4")
+        if body.intent == "confirm_identity":
+            outcome = handoff.identity_claimed(session, party, now=now)
+            outcome.data["decision"] = "refused"
+            return outcome
+        return handoff.verification_refused(party)
+
+    return _step(container, turn, work)
+
+
 @router.post("/verify")
-def verify(conversation_id: ConversationIdDep, body: VerifyIn, container: ContainerDep) -> StepResult:
+def verify(turn: TurnDep, body: VerifyIn, container: ContainerDep) -> StepResult:
     now, attempts = container.clock.now(), _dialogue_cfg(container).verification.max_attempts
-    return _step(container, conversation_id, lambda s, p: verification.verify(
-        s, p, card_last4=body.card_last4, birth_year=body.birth_year, max_attempts=attempts, now=now))
+
+    def work(session: Session, party: Party) -> TurnOutcome:
+        if handoff.is_third_party(session, party, now=now):  # never verified, whatever the answers
+            return handoff.verification_refused(party)
+        return verification.verify(session, party, card_last4=body.card_last4, birth_year=body.birth_year,
+                                   max_attempts=attempts, now=now)
+
+    return _step(container, turn, work)
 
 
 @router.post("/balance")
-def balance(conversation_id: ConversationIdDep, container: ContainerDep) -> StepResult:
-    return _step(container, conversation_id, lambda s, p: promises.tell_balance(p))
+def balance(turn: TurnDep, container: ContainerDep) -> StepResult:
+    return _step(container, turn, lambda s, p: promises.tell_balance(p))
 
 
 @router.post("/hardship")
-def hardship(conversation_id: ConversationIdDep, body: HardshipIn, container: ContainerDep) -> StepResult:
+def hardship(turn: TurnDep, body: HardshipIn, container: ContainerDep) -> StepResult:
     now, cfg = container.clock.now(), _negotiation(container)
-    return _step(container, conversation_id, lambda s, p: plans.offer(
+    return _step(container, turn, lambda s, p: plans.offer(
         s, p, cfg, now=now, hardship_type=plans.first_known([body.hardship_type, *body.hardship_types]),
         reason_text=body.reason,
         affordable_text=body.affordable, affordable_minor=body.affordable_minor))
 
 
 @router.post("/plan/select")
-def plan_select(conversation_id: ConversationIdDep, body: TextIn, container: ContainerDep) -> StepResult:
+def plan_select(turn: TurnDep, body: TextIn, container: ContainerDep) -> StepResult:
     now, cfg = container.clock.now(), _negotiation(container)
-    return _step(container, conversation_id, lambda s, p: plans.select_option(s, p, cfg, now=now, text=body.text))
+    return _step(container, turn, lambda s, p: plans.select_option(s, p, cfg, now=now, text=body.text))
 
 
 @router.post("/plan/confirm")
-def plan_confirm(conversation_id: ConversationIdDep, container: ContainerDep) -> StepResult:
+def plan_confirm(turn: TurnDep, container: ContainerDep) -> StepResult:
     now, cfg = container.clock.now(), _negotiation(container)
-    return _step(container, conversation_id, lambda s, p: plans.confirm(s, p, cfg, now=now))
+    return _step(container, turn, lambda s, p: plans.confirm(s, p, cfg, now=now))
 
 
 @router.post("/plan/reject")
-def plan_reject(conversation_id: ConversationIdDep, container: ContainerDep) -> StepResult:
+def plan_reject(turn: TurnDep, container: ContainerDep) -> StepResult:
     now = container.clock.now()
-    return _step(container, conversation_id, lambda s, p: plans.reject(s, p, now=now))
+    return _step(container, turn, lambda s, p: plans.reject(s, p, now=now))
 
 
 @router.post("/plan/counter")
-def plan_counter(conversation_id: ConversationIdDep, body: TextIn, container: ContainerDep) -> StepResult:
+def plan_counter(turn: TurnDep, body: TextIn, container: ContainerDep) -> StepResult:
     now, cfg = container.clock.now(), _negotiation(container)
-    return _step(container, conversation_id, lambda s, p: plans.counter_offer(s, p, cfg, now=now, text=body.text))
+    return _step(container, turn, lambda s, p: plans.counter_offer(s, p, cfg, now=now, text=body.text))
 
 
 @router.post("/promise")
-def promise(conversation_id: ConversationIdDep, body: PromiseIn, container: ContainerDep) -> StepResult:
+def promise(turn: TurnDep, body: PromiseIn, container: ContainerDep) -> StepResult:
     now, cfg = container.clock.now(), _negotiation(container)
-    return _step(container, conversation_id, lambda s, p: promises.record_promise(
+    return _step(container, turn, lambda s, p: promises.record_promise(
         s, p, cfg, now=now, date_value=body.date, amount_value=body.amount))
 
 
 @router.post("/fallback")
-def fallback(conversation_id: ConversationIdDep, body: FallbackIn, container: ContainerDep) -> StepResult:
-    now, limit = container.clock.now(), _dialogue_cfg(container).fallback.max_in_a_row
-    return _step(container, conversation_id, lambda s, p: handoff.fallback(
+def fallback(turn: TurnDep, body: FallbackIn, container: ContainerDep) -> StepResult:
+    now, cfg = container.clock.now(), _dialogue_cfg(container)
+    limit, ranking = cfg.fallback.max_in_a_row, [(r.name, r.confidence) for r in body.ranking]
+    if clarify.distress_suspected(ranking, cfg.clarify):  # misunderstood, but it may be distress: a person
+        return _step(container, turn, lambda s, p: handoff.distress(s, p, now=now))
+    return _step(container, turn, lambda s, p: handoff.fallback(
         s, p, now=now, in_a_row=body.in_a_row, limit=limit))
 
 
-@router.post("/handoff")
-def handoff_step(conversation_id: ConversationIdDep, body: HandoffIn, container: ContainerDep) -> StepResult:
-    now = container.clock.now()
-    opted_out: dict[str, Any] = {}
+@router.post("/clarify")
+def clarify_step(turn: TurnDep, body: ClarifyIn, container: ContainerDep) -> StepResult:
+    """Before a handoff action acts: `data.decision` is "act" (go on), "ask" (the question is the reply) or
+    "distress" (escalated as distress here, the bot paused)."""
+    now, cfg = container.clock.now(), _dialogue_cfg(container).clarify
+    decision = clarify.decide(body.intent, body.confidence, [(r.name, r.confidence) for r in body.ranking], cfg)
 
     def work(session: Session, party: Party) -> TurnOutcome:
-        reason = body.reason
+        if decision == "distress":
+            outcome = handoff.distress(session, party, now=now)
+            outcome.data["decision"] = "distress"
+            return outcome
+        if decision == "ask":
+            return clarify.question(body.intent)
+        return TurnOutcome(data={"decision": "act"})
+
+    return _step(container, turn, work)
+
+
+@router.post("/handoff")
+def handoff_step(turn: TurnDep, body: HandoffIn, container: ContainerDep) -> StepResult:
+    now = container.clock.now()
+    confirm: dict[str, Any] = {}
+
+    def work(session: Session, party: Party) -> TurnOutcome:
+        reason, pack = body.reason, pack_of(container, party.cardholder.jurisdiction)
         if reason in ESCALATIONS:
-            return handoff.hand_over(session, party, ESCALATIONS[reason], now=now)
+            return handoff.hand_over(session, party, ESCALATIONS[reason], now=now, pack=pack)
         if reason == "distress":
-            return handoff.distress(session, party, now=now)
+            return handoff.distress(session, party, now=now, pack=pack)
         if reason == "dispute":
-            return handoff.dispute(session, party, now=now, text=body.text)
+            return handoff.dispute(session, party, now=now, text=body.text, pack=pack)
         if reason == "already_paid":
-            return handoff.already_paid(session, party, now=now)
+            return handoff.already_paid(session, party, now=now, pack=pack)
         if reason == "wrong_number":
-            return handoff.wrong_number(session, party, now=now)
+            return handoff.wrong_number(session, party, now=now, pack=pack)
         if reason == "third_party":
-            return handoff.third_party(session, party, now=now)
-        outcome, changed = handoff.opt_out(session, party, now=now)
+            return handoff.third_party(session, party, now=now, pack=pack)
+        if reason == "cease" and pack is not None:
+            outcome, kind = handoff.cease(session, party, now=now, pack=pack)
+            if kind is not None:
+                confirm.update(_who(party), purpose=MessagePurpose.CEASE_ACKNOWLEDGEMENT,
+                               template_id=CEASE_ACKNOWLEDGEMENTS[kind])
+            return outcome
+        outcome, changed = handoff.opt_out(session, party, now=now, pack=pack)
         if changed:
-            opted_out.update(cardholder_id=party.cardholder.id, channel=party.contact_point.channel,
-                             contact_point_id=party.contact_point.id)
+            confirm.update(_who(party), purpose=MessagePurpose.OPT_OUT_CONFIRMATION,
+                           template_id="opt_out.confirmation")
         return outcome
 
-    result = _step(container, conversation_id, work)
-    if opted_out:
-        _confirm_opt_out(container, conversation_id, opted_out)
+    result = _step(container, turn, work)
+    if confirm:
+        _confirm(container, turn.conversation_id, confirm)
     return result
 
 
-def _confirm_opt_out(container: Any, conversation_id: int, who: dict[str, Any]) -> None:
-    """The single confirmation an opt-out allows, sent as such (a bot reply would be blocked after the opt-out)."""
+# The one acknowledgement each kind of "stop contacting me" allows; it says exactly what stopped.
+CEASE_ACKNOWLEDGEMENTS = {ProtectiveKind.CEASE: "cease.acknowledgement",
+                          ProtectiveKind.STOP_ALL_CONTACT: "stop_all.acknowledgement"}
+
+
+def _who(party: Party) -> dict[str, Any]:
+    return {"cardholder_id": party.cardholder.id, "channel": party.contact_point.channel,
+            "contact_point_id": party.contact_point.id}
+
+
+def _confirm(container: Any, conversation_id: int, what: dict[str, Any]) -> None:
+    """The single confirmation an opt-out or a cease allows, sent with its own purpose (a bot reply would be
+    blocked after it), after the step's commit so the gate sees the new state."""
     gate = container.extras.get("gate")
     if gate is None:
-        log.warning("internal_api.no_gate_for_opt_out_confirmation", conversation_id=conversation_id)
+        log.warning("internal_api.no_gate_for_confirmation", conversation_id=conversation_id)
         return
     gate.deliver(SendRequest(
-        cardholder_id=who["cardholder_id"], channel=Channel(who["channel"]),
-        purpose=MessagePurpose.OPT_OUT_CONFIRMATION, template_id="opt_out.confirmation", author="bot",
-        conversation_id=conversation_id, contact_point_id=who["contact_point_id"],
+        cardholder_id=what["cardholder_id"], channel=Channel(what["channel"]), purpose=what["purpose"],
+        template_id=what["template_id"], author="bot", conversation_id=conversation_id,
+        contact_point_id=what["contact_point_id"],
     ))

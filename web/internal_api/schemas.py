@@ -6,12 +6,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from accord.dialogue.clarify import ClarifyIntent
 from accord.dialogue.party import TurnOutcome
 
 SlotName = Literal["card_last4", "birth_year", "hardship_reason", "affordable_amount", "promise_date",
                    "promise_amount"]
 HandoffReason = Literal["ask_human", "attorney", "bankruptcy", "complaint", "distress", "dispute", "already_paid",
-                        "wrong_number", "third_party", "opt_out"]
+                        "wrong_number", "third_party", "opt_out", "cease"]
 
 
 class Strict(BaseModel):
@@ -54,6 +55,11 @@ class ParseIn(Strict):
     text: str = Field(max_length=2000)
 
 
+class VerifyAskIn(Strict):
+    # The intent that started verification: "confirm_identity" from a third party goes to an officer.
+    intent: str | None = Field(default=None, max_length=64)
+
+
 class VerifyIn(Strict):
     card_last4: str = Field(max_length=200)
     birth_year: str = Field(max_length=200)
@@ -81,5 +87,20 @@ class HandoffIn(Strict):
     text: str = Field(default="", max_length=2000)
 
 
+class RankedIntent(Strict):
+    name: str = Field(max_length=64)
+    confidence: float = Field(ge=0, le=1)
+
+
 class FallbackIn(Strict):
     in_a_row: int = Field(ge=1, le=100)
+    # The model's top intents for the misunderstood message: a weak distress reading still goes to a person.
+    ranking: list[RankedIntent] = Field(default=[], max_length=10)
+
+
+class ClarifyIn(Strict):
+    """A message read as an intent that leaves the bot: act on it, ask first, or treat it as distress."""
+
+    intent: ClarifyIntent
+    confidence: float = Field(ge=0, le=1)
+    ranking: list[RankedIntent] = Field(default=[], max_length=10)

@@ -9,7 +9,14 @@ from conftest import FakeAccord, load_tracker
 from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.handoff import ActionDistress, ActionHandOver
+from actions.handoff import (
+    ActionCeaseContact,
+    ActionClarifyNo,
+    ActionClarifyYes,
+    ActionDispute,
+    ActionDistress,
+    ActionHandOver,
+)
 from actions.negotiation import ActionOfferPlan, ActionSelectPlan, ValidateHardshipForm, ValidatePromiseForm
 from actions.session import ActionFallback, ActionGreet, ActionSessionStart
 from actions.verification import ActionVerify, ValidateVerificationForm
@@ -120,10 +127,10 @@ def test_distress(accord: FakeAccord) -> None:
 
 def test_fallbacks_in_a_row_are_counted_for_accord(accord: FakeAccord) -> None:
     _messages, events = run(ActionFallback(), "one_fallback")
-    assert accord.requests[-1]["body"] == {"in_a_row": 1}
+    assert accord.requests[-1]["body"] == {"in_a_row": 1, "ranking": []}
     assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_listen"}
     run(ActionFallback(), "two_fallbacks")
-    assert accord.requests[-1]["body"] == {"in_a_row": 2}
+    assert accord.requests[-1]["body"]["in_a_row"] == 2
 
 
 def test_session_start_mirrors_accords_verification(accord: FakeAccord) -> None:
@@ -160,3 +167,76 @@ def test_third_party_stops_the_verification_form(accord: FakeAccord) -> None:
     assert accord.requests[-1]["body"]["reason"] == "third_party"
     assert templates(messages) == ["third_party.acknowledged"]
     assert {"event": "active_loop", "timestamp": None, "name": None} in events
+
+
+def test_cease_contact_is_the_cease_handoff_after_a_confident_reading(accord: FakeAccord) -> None:
+    accord.answer("clarify", {"data": {"decision": "act"}})
+    accord.answer("handoff", {"replies": [{"template_id": "cease.acknowledgement", "params": {}}], "pause": True})
+    messages, events = run(ActionCeaseContact(), "cease_contact")
+    clarify, handoff = accord.requests[-2:]
+    assert clarify["path"].endswith("/clarify")
+    assert clarify["body"] == {"intent": "cease_contact", "confidence": 0.96,
+                               "ranking": [{"name": "cease_contact", "confidence": 0.96},
+                                           {"name": "opt_out", "confidence": 0.03}]}
+    assert handoff["body"]["reason"] == "cease"
+    assert handoff["body"]["text"].startswith("stop contacting me")
+    assert ConversationPaused() in events
+
+
+def test_an_unsure_reading_gets_accords_question_and_stops_the_form(accord: FakeAccord) -> None:
+    accord.answer("clarify", {"replies": [{"template_id": "clarify.dispute", "params": {}}],
+                              "slots": {"clarifying": True, "clarify_intent": "dispute"},
+                              "data": {"decision": "ask"}})
+    messages, events = run(ActionDispute(), "dispute_unsure_in_form")
+    assert [r["path"].rsplit("/", 1)[1] for r in accord.requests] == ["clarify"]  # no handoff yet
+    assert templates(messages) == ["clarify.dispute"]
+    assert {"event": "slot", "timestamp": None, "name": "clarifying", "value": True} in events
+    assert {"event": "active_loop", "timestamp": None, "name": None} in events
+    assert ConversationPaused() not in events
+
+
+def test_an_unsure_reading_that_may_be_distress_is_accords_distress_escalation(accord: FakeAccord) -> None:
+    accord.answer("clarify", {"replies": [{"template_id": "distress.support", "params": {}}], "pause": True,
+                              "data": {"decision": "distress"}})
+    messages, events = run(ActionDispute(), "dispute_unsure_in_form")
+    assert templates(messages) == ["distress.support"]
+    assert ConversationPaused() in events
+    assert len(accord.requests) == 1
+
+
+def test_distress_is_never_asked_about(accord: FakeAccord) -> None:
+    run(ActionDistress(), "dispute_unsure_in_form")
+    assert [r["path"].rsplit("/", 1)[1] for r in accord.requests] == ["handoff"]
+
+
+def test_yes_to_the_question_runs_the_handoff_it_asked_about(accord: FakeAccord) -> None:
+    accord.answer("handoff", {"replies": [{"template_id": "cease.acknowledgement", "params": {}}], "pause": True})
+    messages, events = run(ActionClarifyYes(), "clarify_yes")
+    assert accord.requests[-1]["body"] == {"reason": "cease", "text": "leave me alone for good"}
+    assert {"event": "slot", "timestamp": None, "name": "clarifying", "value": False} in events
+    assert ConversationPaused() in events
+
+
+def test_no_to_the_question_returns_to_the_conversation(accord: FakeAccord) -> None:
+    messages, events = run(ActionClarifyNo(), "clarify_yes")
+    assert templates(messages) == ["dialogue.how_can_help"] and accord.requests == []
+    assert {"event": "slot", "timestamp": None, "name": "clarify_intent", "value": None} in events
+
+
+def test_fallback_passes_the_ranking_so_accord_can_see_a_weak_distress_reading(accord: FakeAccord) -> None:
+    run(ActionFallback(), "fallback_maybe_distress")
+    assert accord.requests[-1]["body"]["ranking"][1] == {"name": "distress", "confidence": 0.31}
+
+
+def test_every_call_carries_the_turns_language_from_the_message_metadata(accord: FakeAccord) -> None:
+    """Accord chose the turn's language from the cardholder's message and sent it as the message's metadata; the
+    actions pass it back so Accord reads the cardholder's words in it, whichever model answered."""
+    accord.answer("verify", {"replies": [], "slots": {}, "pause": False})
+    tracker = load_tracker("verification_submitted")
+    tracker.latest_message["metadata"] = {"language": "en"}
+    asyncio.run(ActionVerify().run(CollectingDispatcher(), tracker, DOMAIN))
+    assert accord.requests[-1]["headers"]["x-accord-turn-language"] == "en"
+
+    tracker.latest_message["metadata"] = {}
+    asyncio.run(ActionVerify().run(CollectingDispatcher(), tracker, DOMAIN))
+    assert "x-accord-turn-language" not in accord.requests[-1]["headers"]  # Accord then uses the profile's

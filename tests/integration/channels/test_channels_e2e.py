@@ -148,6 +148,7 @@ def test_telegram_binding_reminder_reply_and_answer(world: tuple[Container, Test
     reply = telegram_fixture("update_text.json")
     reply["message"]["text"] = "中文 and English 😀"
     assert post_telegram(client, reply).status_code == 200
-    assert "How can we help?" in telegram_api.texts_to(CHAT)[2]
+    # The message holds Chinese, so the answer is in Chinese (language follows the message), for this en profile.
+    assert "请问有什么可以帮您？" in telegram_api.texts_to(CHAT)[2]
     assert [m.channel for m in outbound(container)] == ["sms", "telegram", "telegram", "telegram"]
     assert len(twilio_api.created()) == 1  # nothing else went by SMS

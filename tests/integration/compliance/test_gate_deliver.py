@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select, text
 
 from accord.bootstrap import Container
-from compliance import consent
 from compliance.audit import verify
+from compliance.protection import set_state
 from core.enums import Channel, MessagePurpose
 from core.ports import SendResult, TransientChannelError
 from storage.db import transaction
@@ -126,11 +126,12 @@ def test_do_not_contact_blocks_everything_with_the_reason(container: Container) 
     holder = add_holder(container.session_factory, NOON_NY)
     gate, channels = make_gate(container.session_factory, container.clock)
     with transaction(container.session_factory) as s:
-        consent.set_do_not_contact(s, holder.id, "bankruptcy", NOON_NY, "officer:kim")
+        set_state(s, cardholder_id=holder.id, kind="bankruptcy", set_by="officer", actor="officer:kim", at=NOON_NY,
+                  reason="chapter 7 notice", pack=None, evidence={"case": "26-10442"})
 
     for template, purpose in (("reminder.dpd_1_29", MessagePurpose.REMINDER), ("help.info", MessagePurpose.HELP)):
         outcome = gate.deliver(reminder(holder, template=template, purpose=purpose))
         assert outcome.status == "blocked"
-        assert outcome.decision.reasons == ("do_not_contact:bankruptcy",)
-        assert outcome.decision.rule == "US.do_not_contact"
+        assert outcome.decision.reasons == ("protective_state:bankruptcy",)
+        assert outcome.decision.rule == "US.protective_states"
     assert channels[Channel.SMS].sent == []

@@ -10,10 +10,11 @@ from compliance.contract import SendRequest
 from core.enums import Channel, MessagePurpose
 from storage.db import transaction
 from storage.tables import Message
-from tests.compliance_builders import add_conversation, add_holder, make_gate, reminder
+from tests.compliance_builders import add_conversation, add_holder, compliance_config, make_gate, reminder
 
 NOON_NY = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)
 NOON_SH = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
+PACKS = compliance_config().packs
 
 
 def _inbound(container: Container, holder_id: int, conversation_id: int, point_id: int | None, at: datetime) -> None:
@@ -138,12 +139,12 @@ def test_us_cease_leaves_one_acknowledgement(container: Container) -> None:
     holder = add_holder(container.session_factory, NOON_NY)
     gate, _ = make_gate(container.session_factory, container.clock)
     with transaction(container.session_factory) as s:
-        consent.record_cease_request(s, holder.id, NOON_NY, "cardholder")
+        consent.record_cease_request(s, holder.id, PACKS.get("US"), NOON_NY, "cardholder")
     ack = SendRequest(cardholder_id=holder.id, channel=Channel.SMS, purpose=MessagePurpose.CEASE_ACKNOWLEDGEMENT,
                       template_id="cease.acknowledgement", author="bot")
     assert gate.deliver(ack).status == "sent"
     assert gate.deliver(ack).decision.reasons == ("cease_already_acknowledged",)
-    assert gate.deliver(reminder(holder)).decision.reasons == ("cease_requested",)
+    assert gate.deliver(reminder(holder)).decision.reasons == ("protective_state:cease",)
 
 
 def test_cn_cease_still_answers_the_cardholder(container: Container) -> None:
@@ -152,8 +153,8 @@ def test_cn_cease_still_answers_the_cardholder(container: Container) -> None:
     conv = add_conversation(container.session_factory, NOON_SH, holder)
     gate, _ = make_gate(container.session_factory, container.clock)
     with transaction(container.session_factory) as s:
-        consent.record_cease_request(s, holder.id, NOON_SH, "cardholder")
-    assert gate.deliver(reminder(holder)).decision.reasons == ("cease_requested",)
+        consent.record_cease_request(s, holder.id, PACKS.get("CN"), NOON_SH, "cardholder")
+    assert gate.deliver(reminder(holder)).decision.reasons == ("protective_state:cease",)
     assert gate.deliver(_reply(holder.id, conv)).status == "sent"
 
 

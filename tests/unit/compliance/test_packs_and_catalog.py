@@ -15,6 +15,7 @@ from compliance.packs import load_packs
 from compliance.wiring import load_compliance
 from core.enums import Channel, MessagePurpose
 from core.money import Money
+from core.protection import Effect
 
 CONFIG = Path(__file__).resolve().parents[3] / "config"
 REQUIRED = ["reminder.pre_due", "reminder.dpd_1_29", "reminder.dpd_30_59", "reminder.dpd_60_89",
@@ -46,8 +47,8 @@ def test_the_four_packs_and_their_numbers() -> None:
     assert ma.consent == us.consent and ma.required_elements == us.required_elements
     assert cn.privacy.registered_phone_counts_as_verified and not us.privacy.registered_phone_counts_as_verified
     assert us.required_elements.debt_collector_disclosure and not uk.required_elements.debt_collector_disclosure
-    assert MessagePurpose.CEASE_ACKNOWLEDGEMENT in us.cease.allowed_purposes
-    assert MessagePurpose.REMINDER not in cn.cease.allowed_purposes
+    assert us.effect("cease", MessagePurpose.CEASE_ACKNOWLEDGEMENT) is Effect.ALLOW
+    assert cn.effect("cease", MessagePurpose.REMINDER) is Effect.BLOCK
     assert us.consent.required[Channel.SMS]
 
 

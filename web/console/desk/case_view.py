@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from compliance.protection import StateFact, active_facts
 from compliance.right_party import Basis, right_party_of
 from core.enums import Direction
 from core.money import Money
+from core.protection import ProtectiveKind
 from storage.tables import (
     Account,
     Cardholder,
@@ -112,6 +114,7 @@ def load_case(s: Session, conversation_id: int, viewer: Viewer, language: str,
         for a in s.scalars(select(Account).where(Account.cardholder_id == holder.id).order_by(Account.id))
     ]
     account_ids = [a["id"] for a in accounts]
+    states = active_facts(s, [holder.id], now or datetime.now(UTC)).get(holder.id, ())
     return CaseView(
         conversation=conv,
         cardholder_name=display_name(holder.full_name, viewer, case_needs=case_needs, subject=subject),
@@ -121,7 +124,7 @@ def load_case(s: Session, conversation_id: int, viewer: Viewer, language: str,
         address=display_address(point.address if point else None, viewer, subject=subject),
         channel=conv.channel,
         accounts=accounts,
-        flags=flags_of(holder, point),
+        flags=flags_of(states, point),
         secrets={"card_last4": display_secret(holder.card_last4, viewer, subject),
                  "birth_year": display_secret(holder.birth_year, viewer, subject)},
         promises=list(s.scalars(select(Promise).where(Promise.account_id.in_(account_ids))
@@ -133,7 +136,10 @@ def load_case(s: Session, conversation_id: int, viewer: Viewer, language: str,
         turns=load_thread(s, conv.id),
         local_now=_local_now(now, holder.timezone),
         right_party=right_party_of(
-            conv, point, registered_phone_counts=registered_phone_counts(holder.jurisdiction)).basis.value,
+            conv, point, registered_phone_counts=registered_phone_counts(holder.jurisdiction),
+            third_party_address=point is not None and any(
+                f.kind is ProtectiveKind.THIRD_PARTY and f.contact_point_id == point.id for f in states),
+        ).basis.value,
     )
 
 
@@ -144,16 +150,16 @@ def _local_now(now: datetime | None, zone: str) -> str:
         return "?"
 
 
-def flags_of(holder: Cardholder, point: ContactPoint | None) -> list[tuple[str, dict[str, str]]]:
-    """Flags an officer must see before writing anything, as (catalog key, parameters)."""
+def flags_of(states: tuple[StateFact, ...], point: ContactPoint | None) -> list[tuple[str, dict[str, str]]]:
+    """Flags an officer must see before writing anything, as (catalog key, parameters): the protective states in
+    force for the person or for this conversation's address, then the address's own facts."""
     flags: list[tuple[str, dict[str, str]]] = []
-    if holder.do_not_contact:
-        since = f"{holder.do_not_contact_at:%Y-%m-%d}" if holder.do_not_contact_at else "?"
-        flags.append(("flag.dnc", {"reason": holder.do_not_contact, "since": since}))
-    if holder.cease_requested_at:
-        flags.append(("flag.cease", {"since": f"{holder.cease_requested_at:%Y-%m-%d}"}))
-    if holder.vulnerable:
-        flags.append(("flag.vulnerable", {}))
+    for state in states:
+        # A state on another address does not touch this conversation (the panel lists it); the opt-out of this
+        # address is shown below with its method, from the contact point it mirrors.
+        if not state.covers(point.id if point else None) or state.kind is ProtectiveKind.CHANNEL_OPT_OUT:
+            continue
+        flags.append((f"flag.state.{state.kind.value}", {"since": f"{state.set_at:%Y-%m-%d}"}))
     if point is not None:
         if point.opted_out_at:
             flags.append(("flag.opted_out", {"channel": point.channel, "since": f"{point.opted_out_at:%Y-%m-%d}",

@@ -1,7 +1,9 @@
 """Recording what an officer agreed or learned: promise, plan, dispute, do-not-contact, or closed.
 
 Each outcome resolves the open escalation and writes the state change the rest of Accord acts on (the scheduler
-follows up promises and installments; do-not-contact and disputes stop the gate from sending).
+follows up promises and installments). A dispute and a do-not-contact reason are protective states
+(compliance/protection.py), set as an officer would set them from the protective-states panel, so the gate, the
+sweep and the follow-ups obey them and queued messages they block are cancelled at once.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.enums import ConversationState, DoNotContact, EscalationStatus, MessagePurpose, PromiseStatus
+from compliance.packs import Pack
+from core.enums import ConversationState, EscalationStatus, MessagePurpose, PromiseStatus
+from core.protection import ProtectiveKind
 from storage.tables import (
     Account,
     Cardholder,
@@ -24,8 +28,17 @@ from storage.tables import (
     Promise,
 )
 from web.console.desk.plans import PlanError, accept
+from web.console.desk.protection import ProtectionError, StateForm, set_from_console
 
 OUTCOMES = ("promise", "plan", "dispute_opened", "do_not_contact", "closed")
+
+# The do-not-contact reasons the outcome form offers, and the protective state each one is.
+DNC_STATES: dict[str, ProtectiveKind] = {
+    "attorney_represented": ProtectiveKind.ATTORNEY,
+    "bankruptcy": ProtectiveKind.BANKRUPTCY,
+    "dispute_pending": ProtectiveKind.DISPUTE,
+    "deceased": ProtectiveKind.DECEASED,
+}
 
 
 class OutcomeError(ValueError):
@@ -44,8 +57,9 @@ class OutcomeForm:
 
 
 def record_outcome(s: Session, conv: Conversation, form: OutcomeForm, username: str, now: datetime,
-                   local_today: date, first_payment_days: int = 7) -> dict[str, object]:
-    """Apply one outcome; returns what the audit event should say about it."""
+                   local_today: date, first_payment_days: int = 7, *, pack: Pack | None = None) -> dict[str, object]:
+    """Apply one outcome; returns what the audit event should say about it. `pack`: the cardholder's policy
+    pack, for the queued messages a protective state cancels (None leaves that to the dispatcher)."""
     if form.kind not in OUTCOMES:
         raise OutcomeError(f"unknown outcome {form.kind!r}; choose one of {', '.join(OUTCOMES)}")
     holder = s.get(Cardholder, conv.cardholder_id)
@@ -76,20 +90,32 @@ def record_outcome(s: Session, conv: Conversation, form: OutcomeForm, username: 
         _confirm_plan(s, conv, holder, plan, now)
         detail.update(plan_id=plan.id)
     elif form.kind == "dispute_opened":
-        _pause(account, "dispute")
-        holder.do_not_contact, holder.do_not_contact_at = DoNotContact.DISPUTE, now
-        detail.update(account_id=account.id if account else None)
+        # No reminder pause on the account: the state blocks collection, and lifting it resumes collection.
+        state_id = _protect(s, conv, ProtectiveKind.DISPUTE, form.note or "the cardholder disputes the debt",
+                            username, now, pack, account.id if account else None)
+        detail.update(account_id=account.id if account else None, state_id=state_id)
     elif form.kind == "do_not_contact":
-        try:
-            reason = DoNotContact(form.dnc_reason or "")
-        except ValueError as exc:
-            raise OutcomeError(f"do-not-contact needs a reason: {', '.join(d.value for d in DoNotContact)}") from exc
-        holder.do_not_contact, holder.do_not_contact_at = reason, now
-        detail.update(reason=reason.value)
+        kind = DNC_STATES.get(form.dnc_reason or "")
+        if kind is None:
+            raise OutcomeError(f"do-not-contact needs a reason: {', '.join(DNC_STATES)}")
+        state_id = _protect(s, conv, kind, form.note or f"do not contact: {form.dnc_reason}", username, now, pack,
+                            account.id if account else None)
+        detail.update(reason=form.dnc_reason, state=kind.value, state_id=state_id)
     if form.kind in ("do_not_contact", "closed"):
         conv.state, conv.held_by = ConversationState.CLOSED, None
     resolve_escalations(s, conv.id, form.kind, form.note, now)
     return detail
+
+
+def _protect(s: Session, conv: Conversation, kind: ProtectiveKind, reason: str, username: str, now: datetime,
+             pack: Pack | None, account_id: int | None) -> int | None:
+    """The state's id; None when it was already in force (nothing new to record)."""
+    try:
+        state = set_from_console(s, conv, StateForm(kind=kind.value, reason=reason, require_evidence=False), username, now, pack,
+                                 account_id=account_id)
+    except ProtectionError as exc:
+        raise OutcomeError(str(exc)) from exc
+    return state.id if state is not None else None
 
 
 def _confirm_plan(s: Session, conv: Conversation, holder: Cardholder, plan: InstallmentPlan, now: datetime) -> None:
