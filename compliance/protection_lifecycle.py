@@ -48,6 +48,9 @@ def lift(session: Session, state_id: int, *, outcome: LiftOutcome | str, actor: 
     if decided not in OUTCOMES[kind]:
         raise LiftError(f"{kind.value} cannot end as {decided.value}; it ends with "
                         f"{', '.join(o.value for o in OUTCOMES[kind])}")
+    if state.status == StateStatus.PROPOSED.value and decided is not LiftOutcome.VULNERABILITY_DISMISSED:
+        # A proposal was never in force: it is confirmed (compliance.protection.confirm) or dismissed, nothing else.
+        raise LiftError(f"{kind.value} state {state_id} is only proposed: confirm it or dismiss it")
     if not reason.strip():
         raise LiftError("a reason is required to end a protective state")
     rule = pack.protective_states[kind]

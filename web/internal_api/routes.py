@@ -211,7 +211,8 @@ def fallback(turn: TurnDep, body: FallbackIn, container: ContainerDep) -> StepRe
     now, cfg = container.clock.now(), _dialogue_cfg(container)
     limit, ranking = cfg.fallback.max_in_a_row, [(r.name, r.confidence) for r in body.ranking]
     if clarify.distress_suspected(ranking, cfg.clarify):  # misunderstood, but it may be distress: a person
-        return _step(container, turn, lambda s, p: handoff.distress(s, p, now=now))
+        return _step(container, turn, lambda s, p: handoff.distress(
+            s, p, now=now, pack=pack_of(container, p.cardholder.jurisdiction)))
     return _step(container, turn, lambda s, p: handoff.fallback(
         s, p, now=now, in_a_row=body.in_a_row, limit=limit))
 
@@ -225,7 +226,7 @@ def clarify_step(turn: TurnDep, body: ClarifyIn, container: ContainerDep) -> Ste
 
     def work(session: Session, party: Party) -> TurnOutcome:
         if decision == "distress":
-            outcome = handoff.distress(session, party, now=now)
+            outcome = handoff.distress(session, party, now=now, pack=pack_of(container, party.cardholder.jurisdiction))
             outcome.data["decision"] = "distress"
             return outcome
         if decision == "ask":

@@ -26,7 +26,7 @@ def test_allowed_reminder_is_sent_recorded_and_audited(container: Container) -> 
     outcome = gate.deliver(reminder(holder))
 
     assert outcome.status == "sent", outcome.decision
-    assert outcome.decision.policy_pack == "US" and outcome.decision.policy_version == "2026.11.1"
+    assert outcome.decision.policy_pack == "US" and outcome.decision.policy_version == "2026.12.1"
     sent = channels[Channel.SMS].sent
     assert len(sent) == 1 and sent[0].text == outcome.decision.text
     assert sent[0].text.startswith("Example Bank:") and sent[0].text.endswith("Reply STOP to opt out.")

@@ -35,7 +35,7 @@ def test_explain_prints_the_decision_in_plain_language(container: Container) -> 
     code, out = _cli(container, "compliance", "explain", str(outcome.message_id))
 
     assert code == 0, out
-    assert "Decision: DEFERRED under policy US version 2026.11.1" in out
+    assert "Decision: DEFERRED under policy US version 2026.12.1" in out
     assert "local time was 2026-11-23T21:30:00-05:00 (America/New_York)" in out
     assert "deciding rule: US.contact_hours" in out
     assert "because it was outside the contact hours in the cardholder's local time [outside_contact_hours]" in out
@@ -78,7 +78,7 @@ def test_export_has_the_reviewer_columns_and_masks_addresses(container: Containe
     first, second = records
     assert first["status"] == "deferred" and first["reasons"] == ["outside_contact_hours"]
     assert first["local_time"] == "2026-11-23T21:30:00-05:00" and first["jurisdiction"] == "US"
-    assert first["policy_version"] == "2026.11.1" and first["account"] == "A-H1-0042"
+    assert first["policy_version"] == "2026.12.1" and first["account"] == "A-H1-0042"
     assert second["status"] == "sent" and second["local_time"] == "2026-11-24T10:30:00+08:00"
     assert second["sent_at_utc"] == "2026-11-24T02:30:00Z" and second["template_id"] == "reminder.dpd_1_29"
     assert "【示例银行】" in second["text"]

@@ -12,10 +12,12 @@ from sqlalchemy import select
 from accord.dialogue.handback import resume_bot
 from accord.dialogue.live_stack import LiveStack
 from bot.inbound import InboundMessage, pipeline_for
+from compliance.turn_message import parts_of
 from core.enums import Channel
 from storage.db import transaction
 from storage.installation import dialogue_senders
 from storage.tables import (
+    ComplianceDecision,
     Conversation,
     Escalation,
     Installment,
@@ -41,7 +43,8 @@ class Chat:
             self.cardholder_id = holder.id
 
     def say(self, text: str) -> list[str]:
-        """Send one message; return the template ids of the replies the gate let out."""
+        """Send one message; return the template ids of the replies the gate let out, in order (a message of
+        several parts, one turn's replies joined by the gate, names each of its templates)."""
         result = pipeline_for(self.stack.container).receive(
             InboundMessage(Channel.SMS, self.phone, text, NOW, f"SM{next(_ids)}"))
         self.conversation_id = result.conversation_id
@@ -49,8 +52,10 @@ class Chat:
             ids = [r.message_id for r in result.replies]
             rows = session.scalars(select(Message).where(Message.id.in_(ids))).all() if ids else []
             statuses = {row.template_id: row.status for row in rows}
+            counters = {row.id: session.get_one(ComplianceDecision, row.decision_id).counters for row in rows}
         assert all(status == "sent" for status in statuses.values()), statuses
-        return [row.template_id for row in sorted(rows, key=lambda r: r.id)]
+        return [template for row in sorted(rows, key=lambda r: r.id)
+                for template in parts_of(counters[row.id], row.template_id)]
 
     def conversation(self) -> Conversation:
         with self.stack.container.session_factory() as session:

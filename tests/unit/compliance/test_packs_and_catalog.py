@@ -43,7 +43,7 @@ def test_the_four_packs_and_their_numbers() -> None:
     assert [(c.max, c.window_hours) for c in cn.frequency.caps] == [(3, 24)]
     assert [(c.max, c.window_hours) for c in uk.frequency.caps] == [(3, 24), (10, 168)]
     # US-MA inherits everything else from US but keeps its own identity and version.
-    assert ma.extends is not None and ma.pack.value == "US-MA" and ma.version == "2026.11.1"
+    assert ma.extends is not None and ma.pack.value == "US-MA" and ma.version == "2026.12.1"
     assert ma.consent == us.consent and ma.required_elements == us.required_elements
     assert cn.privacy.registered_phone_counts_as_verified and not us.privacy.registered_phone_counts_as_verified
     assert us.required_elements.debt_collector_disclosure and not uk.required_elements.debt_collector_disclosure
