@@ -31,6 +31,10 @@ class ClarifyModel(BaseModel):
     thresholds: dict[ClarifyIntent, float] = {}
     # A distress reading at or above this anywhere in the model's top intents escalates as distress.
     distress_floor: float = Field(default=0.2, ge=0, le=1)
+    # A message too unsure to read at all (nlu_fallback) whose best reading is a clarifiable intent at or above
+    # this gets that intent's question rather than "please say it another way": a muddled "stop contacting me"
+    # should not need saying twice.
+    fallback_floor: float = Field(default=0.3, ge=0, le=1)
 
     def threshold(self, intent: str) -> float:
         return self.thresholds.get(intent, self.default)  # type: ignore[call-overload]  # any str may be asked
@@ -50,6 +54,14 @@ def decide(intent: str, confidence: float, ranking: Iterable[tuple[str, float]],
     if intent not in CLARIFIABLE or confidence >= cfg.threshold(intent):
         return "act"
     return "distress" if distress_suspected(ranking, cfg) else "ask"
+
+
+def fallback_question(ranking: Iterable[tuple[str, float]], cfg: ClarifyModel) -> str | None:
+    """For a misunderstood message: the clarifiable intent to ask about, if its best real reading is one."""
+    real = [(name, confidence) for name, confidence in ranking if name not in ("nlu_fallback", "out_of_scope")]
+    if real and real[0][0] in CLARIFIABLE and real[0][1] >= cfg.fallback_floor:
+        return real[0][0]
+    return None
 
 
 def question(intent: str) -> TurnOutcome:

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from accord.bootstrap import Container
+from accord.dialogue.handback import HandBackRefused, resume_bot
 from compliance.protection_lifecycle import lift
 from core.clock import FixedClock
 from core.protection import LiftOutcome
@@ -175,3 +176,22 @@ def test_illness_proposes_a_vulnerability_for_an_officer(api: TestClient, contai
         assert (state.kind, state.status, state.evidence["driver"]) == ("vulnerability", "proposed", "health")
         assert s.scalars(select(Escalation.reason)).all() == ["vulnerability_review"]
         assert s.get_one(Conversation, cid).state == "bot"  # the plan conversation goes on meanwhile
+
+
+def test_the_bot_cannot_take_back_a_conversation_whose_replies_a_state_blocks(api: TestClient,
+                                                                             container: Container) -> None:
+    cid = _seed(container)
+    post(api, cid, "handoff", {"reason": "distress"})
+    with pytest.raises(HandBackRefused, match="distress is in force"):
+        resume_bot(container, cid, officer="officer:kim")
+    with container.session_factory() as s:
+        assert s.get_one(Conversation, cid).state == "officer"
+        state = s.scalars(select(ProtectiveState)).one()
+    with transaction(container.session_factory) as s:
+        lift(s, state.id, outcome=LiftOutcome.DISTRESS_REVIEWED, actor="officer:kim", role="officer",
+             reason="called back; referred to support", at=container.clock.now(), pack=PACKS["CN"],
+             resume_on=container.clock.now().date())
+    container.clock.set(container.clock.now() + timedelta(seconds=1))  # type: ignore[attr-defined]
+    resume_bot(container, cid, officer="officer:kim")
+    with container.session_factory() as s:
+        assert s.get_one(Conversation, cid).state == "bot"

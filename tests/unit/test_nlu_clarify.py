@@ -61,3 +61,12 @@ def test_every_clarifiable_intent_has_an_approved_question_in_both_languages() -
         template = by_id[f"clarify.{intent}"]
         assert template["limited_content"] is True and template["purposes"] == ["bot_reply"]
         assert all(template[lang]["status"] == "approved" for lang in ("zh", "en"))
+
+
+def test_a_misunderstood_message_whose_best_reading_is_clarifiable_gets_that_question(cfg: ClarifyModel) -> None:
+    from accord.dialogue.clarify import fallback_question
+
+    floor = cfg.fallback_floor
+    assert fallback_question([("nlu_fallback", 0.4), ("cease_contact", floor)], cfg) == "cease_contact"
+    assert fallback_question([("nlu_fallback", 0.4), ("cease_contact", floor - 0.01)], cfg) is None
+    assert fallback_question([("nlu_fallback", 0.4), ("greet", 0.39), ("dispute", 0.35)], cfg) is None

@@ -213,6 +213,8 @@ def fallback(turn: TurnDep, body: FallbackIn, container: ContainerDep) -> StepRe
     if clarify.distress_suspected(ranking, cfg.clarify):  # misunderstood, but it may be distress: a person
         return _step(container, turn, lambda s, p: handoff.distress(
             s, p, now=now, pack=pack_of(container, p.cardholder.jurisdiction)))
+    if (intent := clarify.fallback_question(ranking, cfg.clarify)) is not None:  # its best guess is worth asking
+        return _step(container, turn, lambda s, p: clarify.question(intent))
     return _step(container, turn, lambda s, p: handoff.fallback(
         s, p, now=now, in_a_row=body.in_a_row, limit=limit))
 

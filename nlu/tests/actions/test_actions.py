@@ -240,3 +240,21 @@ def test_every_call_carries_the_turns_language_from_the_message_metadata(accord:
     tracker.latest_message["metadata"] = {}
     asyncio.run(ActionVerify().run(CollectingDispatcher(), tracker, DOMAIN))
     assert "x-accord-turn-language" not in accord.requests[-1]["headers"]  # Accord then uses the profile's
+
+
+def test_the_first_verification_question_is_accords_to_ask(accord: FakeAccord) -> None:
+    from rasa_sdk.events import ActiveLoop
+
+    from actions.verification import ActionAskCardLast4
+
+    accord.answer("verify/ask", {"replies": [{"template_id": "verify.ask_card_last4", "params": {}}],
+                                 "slots": {}, "pause": False, "data": {"decision": "ask"}})
+    messages, events = run(ActionAskCardLast4(), "verification_submitted")
+    assert templates(messages) == ["verify.ask_card_last4"] and events == []
+    assert accord.requests[-1]["path"].endswith("/verify/ask")
+    # Someone who said they are not the cardholder: Accord's kind refusal, and the form stops.
+    accord.answer("verify/ask", {"replies": [{"template_id": "third_party.verification_closed", "params": {}}],
+                                 "slots": {"verified": False}, "pause": False, "data": {"decision": "refused"}})
+    messages, events = run(ActionAskCardLast4(), "verification_submitted")
+    assert templates(messages) == ["third_party.verification_closed"]
+    assert ActiveLoop(None) in events

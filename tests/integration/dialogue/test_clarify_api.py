@@ -51,3 +51,12 @@ def test_a_misunderstood_message_that_may_be_distress_goes_to_a_person(api: Test
     other = _seed(container, balance=700_000)
     plain = [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "distress", "confidence": 0.05}]
     assert templates(post(api, other, "fallback", {"in_a_row": 1, "ranking": plain})) == ["dialogue.fallback"]
+
+
+def test_a_misunderstood_message_that_may_be_a_dispute_is_asked_about(api: TestClient,  # noqa: F811
+                                                                      container: Container) -> None:
+    cid = _seed(container)
+    ranking = [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "dispute", "confidence": 0.38},
+               {"name": "distress", "confidence": 0.01}]
+    result = post(api, cid, "fallback", {"in_a_row": 1, "ranking": ranking})
+    assert templates(result) == ["clarify.dispute"] and result["slots"]["clarifying"] is True
