@@ -8,8 +8,11 @@ cease_contact, ask_human, wrong_number. Baselines are the targets.
   nlu_critical_precision_<lang> (>= 0.97); nlu_benign_predicted_critical_<lang>: non-critical messages read as
   critical; nlu_f1_<lang>: macro-F1; nlu_critical_recall: both languages together. The notes carry each
   language's confusion table (critical / ordinary / out_of_scope, rows gold) and its weak intents.
-- Last measured (2026-12-03, the held-out sets of the "Safe conversations" issue): see the README's Dialogue
-  section, which carries the same figures and confusion tables.
+- Last measured (2026-12-03, the held-out sets of the "Safe conversations" issue; README, Dialogue):
+  en (828): accuracy 0.905, OOS recall 0.879, critical recall 0.961, critical precision 0.943, benign read as critical 9;
+    groups (gold -> critical/ordinary/OOS): critical 201/4/1; ordinary 5/502/24; out_of_scope 4/7/80
+  zh (859): accuracy 0.917, OOS recall 0.897, critical recall 0.972, critical precision 0.967, benign read as critical 5;
+    groups (gold -> critical/ordinary/OOS): critical 210/2/2; ordinary 5/529/14; out_of_scope 0/10/87
 - turn_p50_ms / turn_p99_ms: one inbound SMS to its last reply sent through the sandbox channel (persist, Rasa,
   actions, internal API, compliance gate, send), 20 conversations at once, each a full hardship-to-plan flow.
   The clock stops when the channel accepts the reply, which is when the cardholder has it; the gate's second

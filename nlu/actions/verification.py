@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.accord_client import AccordUnavailable, call
@@ -58,10 +58,16 @@ class ActionAskCardLast4(AskSlotAction):
         except AccordUnavailable:
             dispatcher.utter_message(json_message=UNAVAILABLE)
             return []
-        events = apply(dispatcher, result)
-        if (result.get("data") or {}).get("decision") == "refused" and not result.get("pause"):
-            events += [ActiveLoop(None), SlotSet("requested_slot", None)]
-        return events
+        return refused_or(dispatcher, result)
+
+
+def refused_or(dispatcher: CollectingDispatcher, result: dict[str, Any]) -> list[EventType]:
+    """Accord's answer said; a refusal also ends the form and waits for the person (the form's submit rule
+    must not run, or the bot would ask again)."""
+    events = apply(dispatcher, result)
+    if (result.get("data") or {}).get("decision") == "refused" and not result.get("pause"):
+        events += [ActiveLoop(None), SlotSet("requested_slot", None), FollowupAction("action_listen")]
+    return events
 
 
 class ActionAskBirthYear(AskSlotAction):
@@ -74,7 +80,12 @@ class ActionVerify(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
         card, year = tracker.get_slot("card_last4"), tracker.get_slot("birth_year")
-        if not card or not year:
-            say(dispatcher, "verify.ask_card_last4")
-            return []
+        if not card or not year:  # nothing to check: Accord says whether to ask (never to a third party)
+            try:
+                result = await call(tracker.sender_id, "verify/ask", {"intent": None},
+                                    language=turn_language(tracker))
+            except AccordUnavailable:
+                dispatcher.utter_message(json_message=UNAVAILABLE)
+                return []
+            return refused_or(dispatcher, result)
         return await step(dispatcher, tracker, "verify", {"card_last4": str(card), "birth_year": str(year)})
