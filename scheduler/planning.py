@@ -33,7 +33,7 @@ def plan_account_message(
     """Queue one message to the account's cardholder; False when nothing was queued (no usable contact point,
     a protective state whose matrix blocks the purpose, or the same key planned before). The gate still decides at send time."""
     holder = account.cardholder
-    if blocked_for_person(session, packs, holder.id, purpose, now) is not None:
+    if blocked_for_person(session, packs.get(holder.jurisdiction), holder.id, purpose, now) is not None:
         return False
     policy = config.sweep
     options = contact_options(session, [holder.id]).get(holder.id, [])

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from accord.bootstrap import Container
 from accord.policy_packs import policy_packs
-from compliance.packs import Pack, PackRegistry
+from compliance.packs import Pack
 from compliance.protection import StateFact, active_facts, effect_for, in_force
 from core.clock import ensure_utc
 from core.enums import MessagePurpose
@@ -30,8 +30,7 @@ def states_in_range(conn: Connection, first: int, last: int, now: datetime) -> d
                         .where(ProtectiveState.cardholder_id.in_(holders), in_force(now)))
     found: dict[int, list[StateFact]] = {}
     for holder_id, kind, set_at, point_id in rows:
-        at = datetime.fromisoformat(set_at) if isinstance(set_at, str) else set_at
-        found.setdefault(holder_id, []).append(StateFact(ProtectiveKind(kind), ensure_utc(at), point_id))
+        found.setdefault(holder_id, []).append(StateFact(ProtectiveKind(kind), ensure_utc(set_at), point_id))
     return {holder_id: tuple(states) for holder_id, states in found.items()}
 
 
@@ -47,14 +46,11 @@ def blocking(pack: Pack | None, states: Sequence[StateFact], purpose: MessagePur
     return f"protective_state:{state.kind.value}" if effect is Effect.BLOCK and state is not None else None
 
 
-def blocked_for_person(session: Session, packs: PackRegistry, cardholder_id: int, purpose: MessagePurpose,
+def blocked_for_person(session: Session, pack: Pack | None, cardholder_id: int, purpose: MessagePurpose,
                        now: datetime) -> str | None:
     """For one follow-up being planned: the reason a person-wide state blocks it, if one does."""
     states = [s for s in active_facts(session, [cardholder_id], now).get(cardholder_id, ()) if s.covers(None)]
-    if not states:
-        return None
-    jurisdiction = session.scalar(select(Cardholder.jurisdiction).where(Cardholder.id == cardholder_id))
-    return blocking(packs.get(jurisdiction or ""), states, purpose)
+    return blocking(pack, states, purpose) if states else None
 
 
 def blocked_rows(container: Container, rows: Sequence[ClaimedRow], now: datetime) -> dict[int, str]:
@@ -67,14 +63,14 @@ def blocked_rows(container: Container, rows: Sequence[ClaimedRow], now: datetime
         states = active_facts(session, holders, now)
         if not states:
             return {}
-        zones: dict[int, Any] = dict(session.execute(
+        jurisdictions: dict[int, Any] = dict(session.execute(
             select(Cardholder.id, Cardholder.jurisdiction).where(Cardholder.id.in_(set(states)))).tuples().all())
     blocked: dict[int, str] = {}
     for row in rows:
         held = states.get(row.cardholder_id)
         if not held:
             continue
-        reason = blocking(packs.get(zones.get(row.cardholder_id, "")), held, MessagePurpose(row.purpose),
+        reason = blocking(packs.get(jurisdictions.get(row.cardholder_id, "")), held, MessagePurpose(row.purpose),
                           row.contact_point_id)
         if reason is not None:
             blocked[row.id] = reason

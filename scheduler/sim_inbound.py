@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.portfolio.errors import ImportRejected, RowError
-from accord.portfolio.reader import decode
+from accord.portfolio.reader import data_rows, decode
 from bot.inbound_types import MAX_TEXT_CHARS
 from core.enums import Channel
 from storage.tables import Account, Cardholder, ContactPoint
@@ -118,23 +118,7 @@ def _split(text: str) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]
             problems = [RowError(1, None, "a column is named twice")]
         problems.append(RowError(1, None, f"the header must be {','.join(COLUMNS)}"))
         raise InboundFileRejected(problems)
-    rows: list[tuple[int, dict[str, str]]] = []
-    errors: list[RowError] = []
-    start = reader.line_num + 1
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            errors.append(RowError(start, None, f"not valid CSV: {exc}"))
-            break  # the parser cannot resynchronise after a broken quote
-        if fields and any(f.strip() for f in fields):
-            if len(fields) != len(header):
-                errors.append(RowError(start, None, f"has {len(fields)} fields but the header has {len(header)}"))
-            else:
-                rows.append((start, dict(zip(header, fields, strict=True))))
-        start = reader.line_num + 1
+    rows, errors = data_rows(reader, header)
     if not rows and not errors:
         raise InboundFileRejected([RowError(0, None, "the file has a header but no data rows")])
     return rows, errors

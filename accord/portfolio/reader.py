@@ -10,6 +10,7 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from accord.portfolio.csv_schema import header_errors
 from accord.portfolio.errors import ImportRejected, RowError
@@ -59,7 +60,17 @@ def parse_portfolio(text: str) -> tuple[list[RawRow], list[RowError]]:
     if problems:
         raise ImportRejected(problems)
 
-    rows: list[RawRow] = []
+    records, errors = data_rows(reader, header)
+    rows = [RawRow(line, cells) for line, cells in records]
+    if not rows and not errors:
+        raise ImportRejected([RowError(0, None, "the file has a header but no data rows")])
+    return rows, errors
+
+
+def data_rows(reader: Any, header: list[str]) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
+    """The records after the header, each with the physical line it starts on, keyed by column; blank lines are
+    skipped and a record of the wrong width is a problem of its line. Shared by every CSV Accord reads."""
+    rows: list[tuple[int, dict[str, str]]] = []
     errors: list[RowError] = []
     start = reader.line_num + 1
     while True:
@@ -74,8 +85,6 @@ def parse_portfolio(text: str) -> tuple[list[RawRow], list[RowError]]:
             if len(fields) != len(header):
                 errors.append(RowError(start, None, f"has {len(fields)} fields but the header has {len(header)}"))
             else:
-                rows.append(RawRow(start, dict(zip(header, fields, strict=True))))
+                rows.append((start, dict(zip(header, fields, strict=True))))
         start = reader.line_num + 1
-    if not rows and not errors:
-        raise ImportRejected([RowError(0, None, "the file has a header but no data rows")])
     return rows, errors
